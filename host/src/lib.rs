@@ -1,0 +1,1 @@
+//! Switchboard host library.
