@@ -238,5 +238,8 @@ CREATE TABLE ticket_search (
     title_tsv   TSVECTOR NOT NULL,
     body_tsv    TSVECTOR NOT NULL
 );
-CREATE INDEX ticket_search_title ON ticket_search USING GIN (title_tsv);
-CREATE INDEX ticket_search_body ON ticket_search USING GIN (body_tsv);
+-- Queries match (title_tsv || body_tsv): words may be spread over title and articles.
+CREATE INDEX ticket_search_document ON ticket_search USING GIN ((title_tsv || body_tsv));
+
+-- Ticket numbers draw from a sequence: no row lock serialises concurrent creates.
+CREATE SEQUENCE ticket_number_seq;

@@ -1,0 +1,143 @@
+//! The HTTP adapter: JSON over axum, bearer tokens, problem+json errors,
+//! OpenAPI generated from the handlers, health and Prometheus metrics.
+//!
+//! Architecture invariant: only this module knows HTTP and the wire DTOs; it
+//! converts to and from `desk` types at the edge.
+
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::desk::Desk;
+
+pub use error::{ApiError, Problem, ProblemField};
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    /// Largest accepted request body, in bytes.
+    pub max_request_bytes: usize,
+}
+
+/// State shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// The core.
+    pub desk: Desk,
+    /// Prometheus collectors.
+    metrics: Arc<metrics::Metrics>,
+    /// The OpenAPI document, rendered once.
+    openapi: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard API", description = "Helpdesk API: tickets, articles, catalogue, agents and customers. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem details."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tickets", description = "Tickets, articles, attachments, links and history"),
+        (name = "catalogue", description = "Queues, states, priorities and types"),
+        (name = "people", description = "Agents, customer users and customer companies"),
+        (name = "dynamic-fields", description = "Typed dynamic field definitions"),
+        (name = "admin", description = "Jobs and tokens"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// The OpenAPI router with every documented route.
+fn api_router() -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let router = catalog::routes(router);
+    let router = people::routes(router);
+    let router = fields::routes(router);
+    let router = tickets::routes(router);
+    let router = articles::routes(router);
+    let router = links::routes(router);
+    admin::routes(router)
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// Builds the whole application: API, OpenAPI document, health, metrics.
+pub fn app(desk: Desk, settings: ApiSettings) -> Router {
+    let (api, doc) = api_router().split_for_parts();
+    let openapi = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
+    let state = AppState { desk, metrics: metrics::Metrics::new(), openapi };
+    api.route("/api/v1/openapi.json", get(openapi_json))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(settings.max_request_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), actor = tracing::field::Empty)
+        }))
+        .with_state(state)
+}
+
+async fn openapi_json(State(state): State<AppState>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], state.openapi.as_str().to_owned()).into_response()
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
+    state.desk.db().ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database does not answer")
+    })?;
+    Ok("ready")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such route; see /api/v1/openapi.json")
+}
+
+/// Declares a `{"items": [...]}` list schema for a DTO.
+macro_rules! list_dto {
+    ($name:ident, $item:ty) => {
+        #[doc = concat!("A list of `", stringify!($item), "`.")]
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub(crate) struct $name {
+            /// The entries.
+            pub(crate) items: Vec<$item>,
+        }
+    };
+}
+pub(crate) use list_dto;
+
+mod admin;
+mod articles;
+mod auth;
+mod catalog;
+mod error;
+mod fields;
+mod json;
+mod links;
+mod metrics;
+mod path;
+mod people;
+mod tickets;

@@ -1,0 +1,158 @@
+//! Configuration: command-line flags and `SWITCHBOARD_*` environment variables
+//! (parsed by clap), an optional TOML file, then defaults that work on a laptop.
+//! Flags win over the environment, which wins over the file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+use crate::db::SqliteSync;
+
+/// Settings shared by every subcommand (flags or env; all optional).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CommonArgs {
+    /// TOML configuration file (keys as the long flags, with underscores).
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory for the embedded SQLite database and other state [default: ./switchboard-data].
+    #[arg(long, global = true, env = "SWITCHBOARD_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use this database instead of the embedded SQLite: postgres://USER@HOST/DB or sqlite://PATH.
+    #[arg(long, global = true, env = "SWITCHBOARD_DATABASE_URL", value_name = "URL")]
+    pub database_url: Option<String>,
+    /// SQLite durability: full (fsync every commit; survives power loss) or normal (survives a crash of the process) [default: full].
+    #[arg(long, global = true, env = "SWITCHBOARD_SQLITE_SYNCHRONOUS", value_name = "MODE")]
+    pub sqlite_synchronous: Option<String>,
+    /// Two-digit system id put into every ticket number [default: 10].
+    #[arg(long, global = true, env = "SWITCHBOARD_SYSTEM_ID", value_name = "N")]
+    pub system_id: Option<u32>,
+}
+
+/// Settings only the server needs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "SWITCHBOARD_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Largest accepted request body in bytes, attachments included [default: 26214400].
+    #[arg(long, env = "SWITCHBOARD_MAX_REQUEST_BYTES", value_name = "BYTES")]
+    pub max_request_bytes: Option<usize>,
+    /// How often the job worker looks for due jobs when idle, in milliseconds [default: 1000].
+    #[arg(long, env = "SWITCHBOARD_JOB_POLL_INTERVAL_MS", value_name = "MS")]
+    pub job_poll_interval_ms: Option<u64>,
+    /// Queue for tickets whose creator names none (customers, later mail) [default: Raw].
+    #[arg(long, env = "SWITCHBOARD_DEFAULT_QUEUE", value_name = "NAME")]
+    pub default_queue: Option<String>,
+}
+
+/// The TOML file: the same keys as the flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    sqlite_synchronous: Option<String>,
+    system_id: Option<u32>,
+    listen: Option<SocketAddr>,
+    max_request_bytes: Option<usize>,
+    job_poll_interval_ms: Option<u64>,
+    default_queue: Option<String>,
+}
+
+/// A configuration problem, naming the setting or file.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// State directory.
+    pub data_dir: PathBuf,
+    /// Database URL (the embedded SQLite file when none was given).
+    pub database_url: String,
+    /// SQLite durability.
+    pub sqlite_synchronous: SqliteSync,
+    /// Ticket number system id (0-99).
+    pub system_id: u32,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Request body limit.
+    pub max_request_bytes: usize,
+    /// Idle poll interval of the job worker.
+    pub job_poll_interval_ms: u64,
+    /// Default queue name.
+    pub default_queue: String,
+}
+
+impl Config {
+    /// Merges flags/env with the config file and defaults, and validates.
+    pub fn resolve(common: &CommonArgs, serve: &ServeArgs) -> Result<Config, ConfigError> {
+        let file = match &common.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir = common.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("switchboard-data"));
+        let database_url = match common.database_url.clone().or(file.database_url) {
+            Some(url) => url,
+            None => format!("sqlite://{}", data_dir.join("switchboard.db").display()),
+        };
+        let sync_text = common.sqlite_synchronous.clone().or(file.sqlite_synchronous).unwrap_or_else(|| "full".into());
+        let sqlite_synchronous = sync_text.parse().map_err(|e| ConfigError(format!("sqlite_synchronous: {e}")))?;
+        let system_id = common.system_id.or(file.system_id).unwrap_or(10);
+        if system_id > 99 {
+            return Err(ConfigError(format!("system_id: {system_id} is out of range; use 0-99")));
+        }
+        let max_request_bytes = serve.max_request_bytes.or(file.max_request_bytes).unwrap_or(25 * 1024 * 1024);
+        if max_request_bytes < 1024 {
+            return Err(ConfigError("max_request_bytes: must be at least 1024".into()));
+        }
+        let job_poll_interval_ms = serve.job_poll_interval_ms.or(file.job_poll_interval_ms).unwrap_or(1000).max(10);
+        Ok(Config {
+            data_dir,
+            database_url,
+            sqlite_synchronous,
+            system_id,
+            listen: serve.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            max_request_bytes,
+            job_poll_interval_ms,
+            default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_on_a_laptop() {
+        let config = Config::resolve(&CommonArgs::default(), &ServeArgs::default()).expect("defaults are valid");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://switchboard-data/switchboard.db");
+        assert_eq!(config.sqlite_synchronous, SqliteSync::Full);
+    }
+
+    #[test]
+    fn file_fills_gaps_and_flags_win() {
+        let dir = std::env::temp_dir().join(format!("sb-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("switchboard.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nsystem_id = 42\n").expect("write");
+        let common = CommonArgs { config: Some(path.clone()), system_id: Some(7), ..Default::default() };
+        let config = Config::resolve(&common, &ServeArgs::default()).expect("valid");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.system_id, 7);
+        std::fs::write(&path, "lisen = \"x\"\n").expect("write");
+        let err = Config::resolve(&common, &ServeArgs::default()).expect_err("typo is an error");
+        assert!(err.0.contains("lisen"), "{err}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

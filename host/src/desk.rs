@@ -1,0 +1,89 @@
+//! The helpdesk core: tickets, articles, catalogue, agents, customers, tokens
+//! and the job queue.
+//!
+//! Architecture invariant: `desk` knows nothing of HTTP, the CLI or plugins.
+//! Every adapter calls these services with an [`Actor`] and gets core types or a
+//! [`DeskError`] back; permissions are checked here, so every adapter enforces
+//! the same rules.
+
+mod actor;
+mod agents;
+mod articles;
+mod catalog;
+mod customers;
+mod dynamic_fields;
+mod error;
+mod history;
+mod jobs;
+mod links;
+mod pending;
+mod search;
+mod seed;
+mod ticket_number;
+mod ticket_write;
+mod tickets;
+mod time;
+mod tokens;
+
+use std::sync::Arc;
+
+use crate::db::Db;
+
+pub use actor::{Actor, AgentActor, QueuePermission};
+pub use agents::{Agent, AgentInput, AgentRole, AgentUpdate, QueueGrant};
+pub use articles::{Article, AttachmentContent, AttachmentInput, AttachmentMeta, Channel, NewArticle, SenderType};
+pub use catalog::{CatalogEntry, CatalogInput, CatalogKind, CatalogUpdate, StateType};
+pub use customers::{Company, CompanyInput, CompanyUpdate, CustomerUser, CustomerUserInput, CustomerUserUpdate};
+pub use dynamic_fields::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig, FieldType, ObjectType};
+pub use error::{DeskError, FieldError};
+pub use history::HistoryEntry;
+pub use jobs::{backoff, Job, JobStatus, NewJob, PENDING_DUE};
+pub use links::{LinkKind, TicketLink};
+pub use search::{SortKey, TicketPage, TicketQuery};
+pub use seed::Bootstrap;
+pub use tickets::{CreatedTicket, NewTicket, Ref, Ticket, TicketUpdate};
+pub use time::{from_micros, now_micros, to_micros};
+pub use tokens::{NewToken, TokenInfo, TokenRole};
+
+/// Settings the core needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct DeskSettings {
+    /// Two-digit system id placed in every ticket number (OTOBO's SystemID).
+    pub system_id: u32,
+    /// Queue that tickets land in when the caller names none.
+    pub default_queue: String,
+}
+
+impl Default for DeskSettings {
+    fn default() -> Self {
+        DeskSettings { system_id: 10, default_queue: "Raw".to_string() }
+    }
+}
+
+/// The core service handle: cheap to clone, shared by every adapter.
+#[derive(Clone)]
+pub struct Desk {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    settings: DeskSettings,
+}
+
+impl Desk {
+    /// Wraps a migrated database.
+    pub fn new(db: Db, settings: DeskSettings) -> Desk {
+        Desk { inner: Arc::new(Inner { db, settings }) }
+    }
+
+    /// The database handle.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The core settings.
+    pub fn settings(&self) -> &DeskSettings {
+        &self.inner.settings
+    }
+}

@@ -1,0 +1,425 @@
+//! Articles (the messages of a ticket) and their attachments.
+//!
+//! Attachment content is stored once per sha256, however many articles carry it.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{get_bool, Arg, Backend, Sql};
+use crate::desk::dynamic_fields::{read_values, write_values, DynamicField, ObjectType};
+use crate::desk::error::Problems;
+use crate::desk::history::record;
+use crate::desk::search::append_search_body;
+use crate::desk::time::{from_micros, now_micros};
+use crate::desk::{Actor, Desk, DeskError};
+
+/// How an article reached the ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A mail.
+    Email,
+    /// An internal or external note.
+    Note,
+    /// A phone call.
+    Phone,
+    /// A chat.
+    Chat,
+}
+
+impl Channel {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Note => "note",
+            Channel::Phone => "phone",
+            Channel::Chat => "chat",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<Channel> {
+        [Channel::Email, Channel::Note, Channel::Phone, Channel::Chat].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// Who wrote an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SenderType {
+    /// An agent.
+    Agent,
+    /// The customer.
+    Customer,
+    /// The system (automation).
+    System,
+}
+
+impl SenderType {
+    /// The stored and wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SenderType::Agent => "agent",
+            SenderType::Customer => "customer",
+            SenderType::System => "system",
+        }
+    }
+
+    /// Parses a wire name.
+    pub fn parse(s: &str) -> Option<SenderType> {
+        [SenderType::Agent, SenderType::Customer, SenderType::System].into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// An attachment to store with a new article.
+#[derive(Debug, Clone)]
+pub struct AttachmentInput {
+    /// File name as shown to people.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+}
+
+/// Attachment metadata as listed with an article.
+#[derive(Debug, Clone)]
+pub struct AttachmentMeta {
+    /// Attachment id.
+    pub id: i64,
+    /// File name.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// sha256 of the content, hex.
+    pub sha256: String,
+}
+
+/// An attachment with its bytes, for download.
+#[derive(Debug, Clone)]
+pub struct AttachmentContent {
+    /// Metadata.
+    pub meta: AttachmentMeta,
+    /// The bytes.
+    pub content: Vec<u8>,
+}
+
+/// A new article; `None` fields take defaults from the actor and channel.
+#[derive(Debug, Clone, Default)]
+pub struct NewArticle {
+    /// Channel name (default `note`).
+    pub channel: Option<String>,
+    /// Sender type name (default from the actor).
+    pub sender_type: Option<String>,
+    /// Visible in the customer's view (default: true unless an internal note).
+    pub visible_for_customer: Option<bool>,
+    /// From header.
+    pub from: Option<String>,
+    /// To header.
+    pub to: Option<String>,
+    /// Cc header.
+    pub cc: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Plain-text body (required).
+    pub body: String,
+    /// Optional HTML body.
+    pub body_html: Option<String>,
+    /// Message-ID header.
+    pub message_id: Option<String>,
+    /// In-Reply-To header.
+    pub in_reply_to: Option<String>,
+    /// References header.
+    pub references: Option<String>,
+    /// Article dynamic field values.
+    pub dynamic_fields: BTreeMap<String, Value>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentInput>,
+}
+
+/// A stored article.
+#[derive(Debug, Clone)]
+pub struct Article {
+    /// Article id.
+    pub id: i64,
+    /// Ticket id.
+    pub ticket_id: i64,
+    /// Channel.
+    pub channel: Channel,
+    /// Sender type.
+    pub sender_type: SenderType,
+    /// Visible to the customer.
+    pub visible_for_customer: bool,
+    /// From header.
+    pub from: String,
+    /// To header.
+    pub to: String,
+    /// Cc header.
+    pub cc: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// HTML body.
+    pub body_html: Option<String>,
+    /// Message-ID.
+    pub message_id: Option<String>,
+    /// In-Reply-To.
+    pub in_reply_to: Option<String>,
+    /// References.
+    pub references: Option<String>,
+    /// Dynamic field values.
+    pub dynamic_fields: BTreeMap<String, Value>,
+    /// Who created it (actor label).
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Attachments.
+    pub attachments: Vec<AttachmentMeta>,
+}
+
+/// A new article after validation, ready to insert.
+pub(crate) struct CheckedArticle {
+    input: NewArticle,
+    channel: Channel,
+    sender_type: SenderType,
+    visible: bool,
+    dynamic: Vec<(DynamicField, Vec<String>)>,
+}
+
+const SELECT: &str = "SELECT id, ticket_id, channel, sender_type, visible_for_customer, from_addr, to_addr, cc_addr, subject, body, body_html, message_id, in_reply_to, references_header, created_by, created_at FROM articles";
+
+fn article_from_row(row: &AnyRow) -> Result<Article, sqlx::Error> {
+    let channel: String = row.try_get("channel")?;
+    let sender: String = row.try_get("sender_type")?;
+    Ok(Article {
+        id: row.try_get("id")?,
+        ticket_id: row.try_get("ticket_id")?,
+        channel: Channel::parse(&channel).unwrap_or(Channel::Note),
+        sender_type: SenderType::parse(&sender).unwrap_or(SenderType::System),
+        visible_for_customer: get_bool(row, "visible_for_customer")?,
+        from: row.try_get("from_addr")?,
+        to: row.try_get("to_addr")?,
+        cc: row.try_get("cc_addr")?,
+        subject: row.try_get("subject")?,
+        body: row.try_get("body")?,
+        body_html: row.try_get("body_html")?,
+        message_id: row.try_get("message_id")?,
+        in_reply_to: row.try_get("in_reply_to")?,
+        references: row.try_get("references_header")?,
+        dynamic_fields: BTreeMap::new(),
+        created_by: row.try_get("created_by")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        attachments: Vec::new(),
+    })
+}
+
+impl Desk {
+    /// Validates a new article for `actor`; problems are named under `prefix`.
+    pub(crate) async fn check_article(
+        &self,
+        actor: &Actor,
+        input: NewArticle,
+        prefix: &str,
+        problems: &mut Problems,
+    ) -> Result<CheckedArticle, DeskError> {
+        let field = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+        let channel = match input.channel.as_deref() {
+            None => Channel::Note,
+            Some(c) => Channel::parse(c).unwrap_or_else(|| {
+                problems.add(field("channel"), format!("unknown channel '{c}'; expected email, note, phone or chat"));
+                Channel::Note
+            }),
+        };
+        let default_sender = match actor {
+            Actor::Customer { .. } => SenderType::Customer,
+            Actor::System | Actor::Integration { .. } => SenderType::System,
+            Actor::Agent(_) => SenderType::Agent,
+        };
+        let sender_type = match (actor, input.sender_type.as_deref()) {
+            (Actor::Customer { .. }, _) | (_, None) => default_sender,
+            (_, Some(s)) => SenderType::parse(s).unwrap_or_else(|| {
+                problems.add(field("sender_type"), format!("unknown sender type '{s}'; expected agent, customer or system"));
+                default_sender
+            }),
+        };
+        let visible = match actor {
+            Actor::Customer { .. } => true,
+            _ => input.visible_for_customer.unwrap_or(channel != Channel::Note),
+        };
+        if input.body.trim().is_empty() && input.body_html.as_deref().is_none_or(|h| h.trim().is_empty()) {
+            problems.add(field("body"), "must not be empty");
+        }
+        if input.subject.as_deref().is_some_and(|s| s.chars().count() > 3000) {
+            problems.add(field("subject"), "must be at most 3000 characters");
+        }
+        for (i, a) in input.attachments.iter().enumerate() {
+            if a.filename.trim().is_empty() || a.filename.contains(['/', '\\', '\0']) {
+                problems.add(field(&format!("attachments[{i}].filename")), "must be a plain, non-empty file name");
+            }
+            if a.content_type.trim().is_empty() || !a.content_type.contains('/') {
+                problems.add(field(&format!("attachments[{i}].content_type")), "must be a MIME type like text/plain");
+            }
+        }
+        let dynamic = self.check_dynamic_values(ObjectType::Article, &input.dynamic_fields, &field("dynamic_fields"), problems).await?;
+        Ok(CheckedArticle { input, channel, sender_type, visible, dynamic })
+    }
+
+    /// Adds an article to a ticket (rw on its queue, or the ticket's customer).
+    pub async fn article_add(&self, actor: &Actor, ticket_id: i64, input: NewArticle) -> Result<Article, DeskError> {
+        actor.require_not_integration()?;
+        let mut problems = Problems::default();
+        let checked = self.check_article(actor, input, "", &mut problems).await?;
+        problems.finish()?;
+        let mut tx = self.db().begin_write().await?;
+        let access = self.ticket_access(&mut tx.tx, actor, ticket_id).await?;
+        access.require_write(actor)?;
+        let id = insert_article(&mut tx.tx, self.db().backend(), ticket_id, checked, &actor.label()).await?;
+        sqlx::query("UPDATE tickets SET changed_at = $1 WHERE id = $2").bind(now_micros()).bind(ticket_id).execute(&mut *tx.tx).await?;
+        record(&mut tx.tx, ticket_id, "article_added", None, None, Some(&id.to_string()), &actor.label()).await?;
+        tx.commit().await?;
+        self.article_get(&Actor::System, ticket_id, id).await
+    }
+
+    /// Lists the articles of a ticket the actor may read (customers: only visible ones).
+    pub async fn article_list(&self, actor: &Actor, ticket_id: i64) -> Result<Vec<Article>, DeskError> {
+        let mut conn = self.db().conn().await?;
+        self.ticket_access(&mut conn, actor, ticket_id).await?.require_read()?;
+        let mut sql = Sql::new(SELECT);
+        sql.push(" WHERE ticket_id = ").bind(Arg::Int(ticket_id));
+        if matches!(actor, Actor::Customer { .. }) {
+            sql.push(" AND visible_for_customer = ").bind(Arg::Bool(true));
+        }
+        sql.push(" ORDER BY id");
+        let rows = sql.query().fetch_all(&mut *conn).await?;
+        let mut articles: Vec<Article> = rows.iter().map(article_from_row).collect::<Result<_, _>>()?;
+        fill_articles(&mut conn, &mut articles).await?;
+        Ok(articles)
+    }
+
+    /// Reads one article of a ticket.
+    pub async fn article_get(&self, actor: &Actor, ticket_id: i64, article_id: i64) -> Result<Article, DeskError> {
+        let mut conn = self.db().conn().await?;
+        self.ticket_access(&mut conn, actor, ticket_id).await?.require_read()?;
+        let row = sqlx::query(&format!("{SELECT} WHERE id = $1 AND ticket_id = $2"))
+            .bind(article_id)
+            .bind(ticket_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(DeskError::NotFound { what: "article", id: article_id.to_string() })?;
+        let article = article_from_row(&row)?;
+        if matches!(actor, Actor::Customer { .. }) && !article.visible_for_customer {
+            return Err(DeskError::NotFound { what: "article", id: article_id.to_string() });
+        }
+        let mut articles = vec![article];
+        fill_articles(&mut conn, &mut articles).await?;
+        Ok(articles.remove(0))
+    }
+
+    /// Reads an attachment's bytes.
+    pub async fn attachment_get(&self, actor: &Actor, ticket_id: i64, article_id: i64, attachment_id: i64) -> Result<AttachmentContent, DeskError> {
+        let article = self.article_get(actor, ticket_id, article_id).await?;
+        let meta = article
+            .attachments
+            .into_iter()
+            .find(|a| a.id == attachment_id)
+            .ok_or(DeskError::NotFound { what: "attachment", id: attachment_id.to_string() })?;
+        let content: Vec<u8> = sqlx::query_scalar("SELECT content FROM attachment_contents WHERE sha256 = $1")
+            .bind(&meta.sha256)
+            .fetch_one(self.db().pool())
+            .await?;
+        Ok(AttachmentContent { meta, content })
+    }
+}
+
+/// Inserts a checked article with its attachments, values and search text.
+pub(crate) async fn insert_article(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ticket_id: i64,
+    article: CheckedArticle,
+    created_by: &str,
+) -> Result<i64, sqlx::Error> {
+    let a = article.input;
+    let row = sqlx::query(
+        "INSERT INTO articles (ticket_id, channel, sender_type, visible_for_customer, from_addr, to_addr, cc_addr, subject, body, body_html, message_id, in_reply_to, references_header, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(article.channel.as_str())
+    .bind(article.sender_type.as_str())
+    .bind(article.visible)
+    .bind(a.from.unwrap_or_default())
+    .bind(a.to.unwrap_or_default())
+    .bind(a.cc.unwrap_or_default())
+    .bind(a.subject.clone().unwrap_or_default())
+    .bind(a.body.as_str())
+    .bind(a.body_html)
+    .bind(a.message_id)
+    .bind(a.in_reply_to)
+    .bind(a.references)
+    .bind(created_by)
+    .bind(now_micros())
+    .fetch_one(&mut *conn)
+    .await?;
+    let id: i64 = row.try_get(0)?;
+    for attachment in a.attachments {
+        let sha = hex::encode(Sha256::digest(&attachment.content));
+        let size = attachment.content.len() as i64;
+        sqlx::query("INSERT INTO attachment_contents (sha256, size, content) VALUES ($1, $2, $3) ON CONFLICT (sha256) DO NOTHING")
+            .bind(&sha)
+            .bind(size)
+            .bind(attachment.content)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("INSERT INTO article_attachments (article_id, filename, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(attachment.filename.trim())
+            .bind(attachment.content_type.trim())
+            .bind(size)
+            .bind(&sha)
+            .execute(&mut *conn)
+            .await?;
+    }
+    write_values(conn, id, &article.dynamic).await?;
+    let text = format!("{}\n{}", a.subject.unwrap_or_default(), a.body);
+    append_search_body(conn, backend, ticket_id, &text).await?;
+    Ok(id)
+}
+
+/// Loads attachments and dynamic field values for a batch of articles.
+async fn fill_articles(conn: &mut AnyConnection, articles: &mut [Article]) -> Result<(), sqlx::Error> {
+    if articles.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
+    let mut sql = Sql::new("SELECT id, article_id, filename, content_type, size, sha256 FROM article_attachments WHERE article_id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(Arg::Int(*id));
+    }
+    sql.push(") ORDER BY id");
+    let mut by_article: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
+    for row in sql.query().fetch_all(&mut *conn).await? {
+        by_article.entry(row.try_get("article_id")?).or_default().push(AttachmentMeta {
+            id: row.try_get("id")?,
+            filename: row.try_get("filename")?,
+            content_type: row.try_get("content_type")?,
+            size: row.try_get("size")?,
+            sha256: row.try_get("sha256")?,
+        });
+    }
+    let mut values = read_values(conn, ObjectType::Article, &ids).await?;
+    for article in articles {
+        article.attachments = by_article.remove(&article.id).unwrap_or_default();
+        article.dynamic_fields = values.remove(&article.id).unwrap_or_default();
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! What happens when a pending time passes: auto-close or a reminder.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use crate::desk::catalog::StateType;
+use crate::desk::history::record;
+use crate::desk::ticket_write::lock_ticket;
+use crate::desk::time::{now_micros, to_micros};
+use crate::desk::{Desk, DeskError};
+
+impl Desk {
+    /// Handles a `ticket.pending_due` job. A ticket that left its pending state
+    /// or got a new pending time since the job was queued is left alone.
+    pub async fn handle_pending_due(&self, payload: &Value) -> Result<(), DeskError> {
+        let ticket_id = payload.get("ticket_id").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.ticket_id", "missing"))?;
+        let due = payload.get("pending_until").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.pending_until", "missing"))?;
+        let mut tx = self.db().begin_write().await?;
+        let conn = &mut *tx.tx;
+        let ticket = match lock_ticket(conn, self.db().backend(), ticket_id).await {
+            Ok(t) => t,
+            Err(DeskError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if ticket.pending_until.map(to_micros) != Some(due) || now_micros() < due {
+            return Ok(());
+        }
+        match ticket.state_type {
+            StateType::PendingAutoClose => {
+                let row = sqlx::query(
+                    "SELECT s.id, s.name FROM states s WHERE s.id = (SELECT next_state_id FROM states WHERE id = $1) OR (s.state_type = 'closed_successful' AND s.valid = $2) ORDER BY CASE WHEN s.id = (SELECT next_state_id FROM states WHERE id = $1) THEN 0 ELSE 1 END, s.id LIMIT 1",
+                )
+                .bind(ticket.state_id)
+                .bind(true)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or_else(|| DeskError::Conflict("no closed state is configured for auto-close".into()))?;
+                let state_id: i64 = row.try_get(0)?;
+                let state_name: String = row.try_get(1)?;
+                sqlx::query("UPDATE tickets SET state_id = $1, pending_until = NULL, changed_at = $2 WHERE id = $3")
+                    .bind(state_id)
+                    .bind(now_micros())
+                    .bind(ticket_id)
+                    .execute(&mut *conn)
+                    .await?;
+                record(conn, ticket_id, "field_changed", Some("state"), Some(&ticket.state), Some(&state_name), "system:pending-auto-close").await?;
+            }
+            StateType::PendingReminder => {
+                let owner = ticket.owner.clone().unwrap_or_else(|| "(no owner)".to_string());
+                record(conn, ticket_id, "reminder", Some("owner"), None, Some(&owner), "system:pending-reminder").await?;
+            }
+            _ => return Ok(()),
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,288 @@
+//! Ticket search: filters, full text, sorting and keyset (cursor) pagination,
+//! plus upkeep of the full-text index (FTS5 on SQLite, tsvector on PostgreSQL).
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use crate::db::{Arg, Backend, Sql};
+use crate::desk::catalog::StateType;
+use crate::desk::tickets::{load_tickets, TICKET_SELECT};
+use crate::desk::time::to_micros;
+use crate::desk::{Actor, Desk, DeskError, Ref, Ticket};
+
+/// The column to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortKey {
+    /// Ticket id (creation order).
+    Id,
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    ChangedAt,
+    /// Priority id.
+    Priority,
+}
+
+impl SortKey {
+    fn column(self) -> &'static str {
+        match self {
+            SortKey::Id => "t.id",
+            SortKey::CreatedAt => "t.created_at",
+            SortKey::ChangedAt => "t.changed_at",
+            SortKey::Priority => "t.priority_id",
+        }
+    }
+
+    /// Parses `id`, `created_at`, `changed_at` or `priority`, with an optional leading `-` for descending.
+    pub fn parse(s: &str) -> Option<(SortKey, bool)> {
+        let (desc, name) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let key = match name {
+            "id" | "number" => SortKey::Id,
+            "created_at" => SortKey::CreatedAt,
+            "changed_at" => SortKey::ChangedAt,
+            "priority" => SortKey::Priority,
+            _ => return None,
+        };
+        Some((key, desc))
+    }
+}
+
+/// Filters and paging for a ticket search; every set filter must match.
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery {
+    /// Queue name.
+    pub queue: Option<String>,
+    /// State name.
+    pub state: Option<String>,
+    /// State type.
+    pub state_type: Option<StateType>,
+    /// Priority id or name.
+    pub priority: Option<Ref>,
+    /// Owner login.
+    pub owner: Option<String>,
+    /// Customer user login.
+    pub customer_user: Option<String>,
+    /// Customer company id.
+    pub customer_company: Option<String>,
+    /// Words that must all occur in the title or an article.
+    pub text: Option<String>,
+    /// Dynamic field equality filters (field name, value as text).
+    pub dynamic_fields: Vec<(String, String)>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// Changed at or after.
+    pub changed_after: Option<DateTime<Utc>>,
+    /// Changed before.
+    pub changed_before: Option<DateTime<Utc>>,
+    /// Sort column and direction (true: descending). Default: newest first.
+    pub sort: Option<(SortKey, bool)>,
+    /// Page size (1..=500, default 50).
+    pub limit: Option<u32>,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    /// The tickets of this page.
+    pub items: Vec<Ticket>,
+    /// Cursor for the next page, if there is one.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Cursor {
+    k: SortKey,
+    d: bool,
+    v: i64,
+    id: i64,
+}
+
+impl Desk {
+    /// Searches tickets the actor may read.
+    pub async fn ticket_search(&self, actor: &Actor, query: TicketQuery) -> Result<TicketPage, DeskError> {
+        actor.require_not_integration()?;
+        let limit = i64::from(query.limit.unwrap_or(50));
+        if !(1..=500).contains(&limit) {
+            return Err(DeskError::invalid("limit", "must be between 1 and 500"));
+        }
+        let (key, desc) = query.sort.unwrap_or((SortKey::Id, true));
+        let cursor = match &query.cursor {
+            None => None,
+            Some(c) => {
+                let parsed = URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<Cursor>(&b).ok())
+                    .filter(|c| c.k == key && c.d == desc);
+                Some(parsed.ok_or_else(|| DeskError::invalid("cursor", "is not a cursor of this search (same sort) returned by a previous page"))?)
+            }
+        };
+        let mut sql = Sql::new(TICKET_SELECT);
+        sql.push(" WHERE 1 = 1");
+        match actor {
+            Actor::Customer { login } => {
+                sql.push(" AND t.customer_user = ").bind(Arg::Text(login.clone()));
+            }
+            _ => {
+                if let Some(queues) = actor.readable_queues() {
+                    if queues.is_empty() {
+                        return Ok(TicketPage { items: Vec::new(), next_cursor: None });
+                    }
+                    sql.push(" AND t.queue_id IN (");
+                    for (i, q) in queues.iter().enumerate() {
+                        if i > 0 {
+                            sql.push(", ");
+                        }
+                        sql.bind(Arg::Int(*q));
+                    }
+                    sql.push(")");
+                }
+            }
+        }
+        if let Some(q) = &query.queue {
+            sql.push(" AND q.name = ").bind(Arg::Text(q.clone()));
+        }
+        if let Some(s) = &query.state {
+            sql.push(" AND s.name = ").bind(Arg::Text(s.clone()));
+        }
+        if let Some(st) = query.state_type {
+            sql.push(" AND s.state_type = ").bind(Arg::Text(st.as_str().to_string()));
+        }
+        match &query.priority {
+            Some(Ref::Id(id)) => {
+                sql.push(" AND t.priority_id = ").bind(Arg::Int(*id));
+            }
+            Some(Ref::Name(name)) => {
+                sql.push(" AND p.name = ").bind(Arg::Text(name.clone()));
+            }
+            None => {}
+        }
+        if let Some(o) = &query.owner {
+            sql.push(" AND o.login = ").bind(Arg::Text(o.clone()));
+        }
+        if let Some(c) = &query.customer_user {
+            sql.push(" AND t.customer_user = ").bind(Arg::Text(c.clone()));
+        }
+        if let Some(c) = &query.customer_company {
+            sql.push(" AND t.customer_company = ").bind(Arg::Text(c.clone()));
+        }
+        for (column, op, time) in [
+            ("t.created_at", ">=", query.created_after),
+            ("t.created_at", "<", query.created_before),
+            ("t.changed_at", ">=", query.changed_after),
+            ("t.changed_at", "<", query.changed_before),
+        ] {
+            if let Some(time) = time {
+                sql.push(&format!(" AND {column} {op} ")).bind(Arg::Int(to_micros(time)));
+            }
+        }
+        if !query.dynamic_fields.is_empty() {
+            let defs = self.dynamic_fields_all().await?;
+            for (name, value) in &query.dynamic_fields {
+                let def = defs
+                    .iter()
+                    .find(|d| &d.name == name && d.object_type == crate::desk::ObjectType::Ticket)
+                    .ok_or_else(|| DeskError::invalid(format!("df.{name}"), format!("unknown ticket dynamic field '{name}'")))?;
+                let wanted = match def.field_type {
+                    crate::desk::FieldType::Checkbox => serde_json::Value::Bool(matches!(value.as_str(), "1" | "true")),
+                    crate::desk::FieldType::Multiselect => serde_json::Value::Array(vec![serde_json::Value::String(value.clone())]),
+                    _ => serde_json::Value::String(value.clone()),
+                };
+                let items = def.canonical_items(&wanted).map_err(|m| DeskError::invalid(format!("df.{name}"), m))?;
+                let item = items.into_iter().next().unwrap_or_default();
+                sql.push(" AND EXISTS (SELECT 1 FROM dynamic_field_values v WHERE v.object_id = t.id AND v.field_id = ")
+                    .bind(Arg::Int(def.id))
+                    .push(" AND v.value_text = ")
+                    .bind(Arg::Text(item))
+                    .push(")");
+            }
+        }
+        if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            match self.db().backend() {
+                Backend::Sqlite => {
+                    let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+                    sql.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ").bind(Arg::Text(words.join(" "))).push(")");
+                }
+                Backend::Postgres => {
+                    sql.push(" AND t.id IN (SELECT ticket_id FROM ticket_search WHERE (title_tsv || body_tsv) @@ plainto_tsquery('simple', ")
+                        .bind(Arg::Text(text.to_string()))
+                        .push("))");
+                }
+            }
+        }
+        let column = key.column();
+        let (cmp, dir) = if desc { ("<", "DESC") } else { (">", "ASC") };
+        if let Some(c) = &cursor {
+            if key == SortKey::Id {
+                sql.push(&format!(" AND t.id {cmp} ")).bind(Arg::Int(c.id));
+            } else {
+                sql.push(&format!(" AND ({column} {cmp} ")).bind(Arg::Int(c.v));
+                sql.push(&format!(" OR ({column} = ")).bind(Arg::Int(c.v));
+                sql.push(&format!(" AND t.id {cmp} ")).bind(Arg::Int(c.id)).push("))");
+            }
+        }
+        if key == SortKey::Id {
+            sql.push(&format!(" ORDER BY t.id {dir}"));
+        } else {
+            sql.push(&format!(" ORDER BY {column} {dir}, t.id {dir}"));
+        }
+        sql.push(" LIMIT ").bind(Arg::Int(limit + 1));
+        let mut conn = self.db().conn().await?;
+        let mut items = load_tickets(&mut conn, &sql).await?;
+        let next_cursor = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|t| {
+                let v = match key {
+                    SortKey::Id => t.id,
+                    SortKey::CreatedAt => to_micros(t.created_at),
+                    SortKey::ChangedAt => to_micros(t.changed_at),
+                    SortKey::Priority => t.priority_id,
+                };
+                URL_SAFE_NO_PAD.encode(serde_json::to_vec(&Cursor { k: key, d: desc, v, id: t.id }).unwrap_or_default())
+            })
+        } else {
+            None
+        };
+        Ok(TicketPage { items, next_cursor })
+    }
+}
+
+/// Creates the full-text row of a new ticket.
+pub(crate) async fn insert_search_doc(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, title: &str) -> Result<(), sqlx::Error> {
+    let sql = match backend {
+        Backend::Sqlite => "INSERT INTO ticket_search (rowid, title, body) VALUES ($1, $2, '')",
+        Backend::Postgres => "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv) VALUES ($1, to_tsvector('simple', $2), ''::tsvector)",
+    };
+    sqlx::query(sql).bind(ticket_id).bind(title).execute(conn).await?;
+    Ok(())
+}
+
+/// Adds article text to a ticket's full-text row.
+pub(crate) async fn append_search_body(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, text: &str) -> Result<(), sqlx::Error> {
+    let sql = match backend {
+        Backend::Sqlite => "UPDATE ticket_search SET body = body || ' ' || $1 WHERE rowid = $2",
+        Backend::Postgres => "UPDATE ticket_search SET body_tsv = body_tsv || to_tsvector('simple', $1) WHERE ticket_id = $2",
+    };
+    sqlx::query(sql).bind(text).bind(ticket_id).execute(conn).await?;
+    Ok(())
+}
+
+/// Replaces the title in a ticket's full-text row.
+pub(crate) async fn set_search_title(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, title: &str) -> Result<(), sqlx::Error> {
+    let sql = match backend {
+        Backend::Sqlite => "UPDATE ticket_search SET title = $1 WHERE rowid = $2",
+        Backend::Postgres => "UPDATE ticket_search SET title_tsv = to_tsvector('simple', $1) WHERE ticket_id = $2",
+    };
+    sqlx::query(sql).bind(title).bind(ticket_id).execute(conn).await?;
+    Ok(())
+}

@@ -1,0 +1,391 @@
+//! Creating and changing tickets, each in one transaction with its history.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{Any, AnyConnection, Row};
+
+use crate::db::{is_unique_violation, Arg, DbError, Sql};
+use crate::desk::articles::insert_article;
+use crate::desk::catalog::{CatalogKind, StateType};
+use crate::desk::dynamic_fields::{write_values, ObjectType};
+use crate::desk::error::Problems;
+use crate::desk::history::record;
+use crate::desk::jobs::{enqueue, NewJob, PENDING_DUE};
+use crate::desk::search::{insert_search_doc, set_search_title};
+use crate::desk::ticket_number::next_number;
+use crate::desk::tickets::{load_tickets, TICKET_SELECT};
+use crate::desk::time::{now_micros, to_micros};
+use crate::desk::{Actor, CreatedTicket, Desk, DeskError, NewTicket, QueuePermission, Ref, Ticket, TicketUpdate};
+
+/// A resolved catalogue entry.
+struct Resolved {
+    id: i64,
+    name: String,
+    state_type: Option<StateType>,
+}
+
+/// Looks up a catalogue entry by id or name; records a problem under `field` when
+/// it is unknown or invalid.
+async fn resolve(conn: &mut AnyConnection, kind: CatalogKind, wanted: &Ref, field: &str, problems: &mut Problems) -> Result<Option<Resolved>, DeskError> {
+    let table = match kind {
+        CatalogKind::Queue => "queues",
+        CatalogKind::State => "states",
+        CatalogKind::Priority => "priorities",
+        CatalogKind::Type => "ticket_types",
+    };
+    let extra = if kind == CatalogKind::State { "state_type" } else { "''" };
+    let mut sql = Sql::new(&format!("SELECT id, name, valid, {extra} AS state_type FROM {table} WHERE "));
+    match wanted {
+        Ref::Id(id) => sql.push("id = ").bind(Arg::Int(*id)),
+        Ref::Name(name) => sql.push("name = ").bind(Arg::Text(name.clone())),
+    };
+    let Some(row) = sql.query().fetch_optional(&mut *conn).await? else {
+        problems.add(field, format!("unknown {} '{wanted}'", kind.noun()));
+        return Ok(None);
+    };
+    if !crate::db::get_bool(&row, "valid")? {
+        problems.add(field, format!("{} '{wanted}' is not valid", kind.noun()));
+        return Ok(None);
+    }
+    let state_type: String = row.try_get("state_type")?;
+    Ok(Some(Resolved { id: row.try_get("id")?, name: row.try_get("name")?, state_type: StateType::parse(&state_type) }))
+}
+
+/// Looks up a valid agent by login.
+async fn resolve_agent(conn: &mut AnyConnection, login: &str, field: &str, problems: &mut Problems) -> Result<Option<i64>, DeskError> {
+    let row = sqlx::query("SELECT id, valid FROM agents WHERE login = $1").bind(login).fetch_optional(&mut *conn).await?;
+    match row {
+        None => {
+            problems.add(field, format!("unknown agent '{login}'"));
+            Ok(None)
+        }
+        Some(row) if !crate::db::get_bool(&row, "valid")? => {
+            problems.add(field, format!("agent '{login}' is not valid"));
+            Ok(None)
+        }
+        Some(row) => Ok(Some(row.try_get("id")?)),
+    }
+}
+
+/// Checks a customer company id exists.
+async fn check_company(conn: &mut AnyConnection, customer_id: &str, problems: &mut Problems) -> Result<(), DeskError> {
+    let found: Option<i64> = sqlx::query_scalar::<Any, i64>("SELECT id FROM customer_companies WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_none() {
+        problems.add("customer_company", format!("unknown customer company '{customer_id}'"));
+    }
+    Ok(())
+}
+
+/// The company of a known customer user, if any.
+async fn company_of_user(conn: &mut AnyConnection, login: &str) -> Result<Option<String>, DeskError> {
+    Ok(sqlx::query_scalar::<Any, String>(
+        "SELECT c.customer_id FROM customer_users u JOIN customer_companies c ON c.id = u.customer_company_id WHERE u.login = $1",
+    )
+    .bind(login)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+fn check_title(problems: &mut Problems, title: &str) {
+    if title.trim().is_empty() {
+        problems.add("title", "must not be empty");
+    } else if title.chars().count() > 255 {
+        problems.add("title", "must be at most 255 characters");
+    }
+}
+
+/// Schedules the job that acts when a pending time passes.
+async fn schedule_pending(conn: &mut AnyConnection, ticket_id: i64, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let due = to_micros(until);
+    enqueue(conn, &NewJob { kind: PENDING_DUE.into(), payload: json!({ "ticket_id": ticket_id, "pending_until": due }), run_at: Some(due), max_attempts: None })
+        .await?;
+    Ok(())
+}
+
+/// Reads a ticket inside a write transaction, locking its row on PostgreSQL
+/// so concurrent changes see each other's results (SQLite has one writer).
+pub(crate) async fn lock_ticket(conn: &mut AnyConnection, backend: crate::db::Backend, id: i64) -> Result<Ticket, DeskError> {
+    if backend == crate::db::Backend::Postgres {
+        sqlx::query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
+    }
+    let mut sql = Sql::new(TICKET_SELECT);
+    sql.push(" WHERE t.id = ").bind(Arg::Int(id));
+    load_tickets(conn, &sql).await?.pop().ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })
+}
+
+impl Desk {
+    /// Creates a ticket with its first article in one transaction.
+    pub async fn ticket_create(&self, actor: &Actor, input: NewTicket) -> Result<CreatedTicket, DeskError> {
+        actor.require_not_integration()?;
+        if let Some((token, key, hash)) = &input.idempotency {
+            if let Some(done) = self.idempotent_replay(actor, *token, key, hash).await? {
+                return Ok(done);
+            }
+        }
+        let mut problems = Problems::default();
+        check_title(&mut problems, &input.title);
+        let customer_login = match actor {
+            Actor::Customer { login } => Some(login.clone()),
+            _ => input.customer_user.clone().filter(|c| !c.trim().is_empty()),
+        };
+        let article = self.check_article(actor, input.article, "article", &mut problems).await?;
+        let ticket_values = self.check_dynamic_values(ObjectType::Ticket, &input.dynamic_fields, "dynamic_fields", &mut problems).await?;
+
+        let mut tx = self.db().begin_write().await?;
+        let conn = &mut *tx.tx;
+        let queue_name = match (&input.queue, actor) {
+            (Some(q), _) => Some(q.clone()),
+            (None, Actor::Customer { .. }) => Some(self.settings().default_queue.clone()),
+            (None, _) => {
+                problems.add("queue", "is required");
+                None
+            }
+        };
+        let queue = match &queue_name {
+            Some(q) => resolve(conn, CatalogKind::Queue, &Ref::Name(q.clone()), "queue", &mut problems).await?,
+            None => None,
+        };
+        let state = resolve(conn, CatalogKind::State, &Ref::Name(input.state.clone().unwrap_or_else(|| "new".into())), "state", &mut problems).await?;
+        let priority = resolve(conn, CatalogKind::Priority, &input.priority.clone().unwrap_or(Ref::Id(3)), "priority", &mut problems).await?;
+        let ticket_type =
+            resolve(conn, CatalogKind::Type, &Ref::Name(input.ticket_type.clone().unwrap_or_else(|| "Unclassified".into())), "type", &mut problems).await?;
+        let owner = match &input.owner {
+            Some(o) => resolve_agent(conn, o, "owner", &mut problems).await?,
+            None => None,
+        };
+        let responsible = match &input.responsible {
+            Some(r) => resolve_agent(conn, r, "responsible", &mut problems).await?,
+            None => None,
+        };
+        let company = match (&input.customer_company, &customer_login) {
+            (Some(c), _) => {
+                check_company(conn, c, &mut problems).await?;
+                Some(c.clone())
+            }
+            (None, Some(login)) => company_of_user(conn, login).await?,
+            (None, None) => None,
+        };
+        let pending = state.as_ref().is_some_and(|s| s.state_type.is_some_and(StateType::is_pending));
+        if pending && input.pending_until.is_none() {
+            problems.add("pending_until", "is required for a pending state");
+        }
+        if state.as_ref().is_some_and(|s| s.state_type == Some(StateType::Merged)) {
+            problems.add("state", "a ticket is merged with the merge operation, not by setting the state");
+        }
+        problems.finish()?;
+        let (Some(queue), Some(state), Some(priority), Some(ticket_type)) = (queue, state, priority, ticket_type) else {
+            return Err(DeskError::invalid("queue", "could not be resolved"));
+        };
+        if !matches!(actor, Actor::Customer { .. }) && actor.queue_permission(queue.id) != Some(QueuePermission::Rw) {
+            return Err(DeskError::Forbidden(format!("no rw permission on queue '{}'", queue.name)));
+        }
+        let pending_until = if pending { input.pending_until } else { None };
+
+        let number = next_number(conn, self.db().backend(), self.settings().system_id).await?;
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, owner_id, responsible_id, customer_user, customer_company, pending_until, created_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+        )
+        .bind(&number)
+        .bind(input.title.trim())
+        .bind(queue.id)
+        .bind(state.id)
+        .bind(priority.id)
+        .bind(ticket_type.id)
+        .bind(owner)
+        .bind(responsible)
+        .bind(customer_login.as_deref())
+        .bind(company.as_deref())
+        .bind(pending_until.map(to_micros))
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        let id: i64 = row.try_get(0)?;
+        write_values(conn, id, &ticket_values).await?;
+        insert_search_doc(conn, self.db().backend(), id, input.title.trim()).await?;
+        let article_id = insert_article(conn, self.db().backend(), id, article, &actor.label()).await?;
+        record(conn, id, "created", None, None, Some(&number), &actor.label()).await?;
+        if let Some(until) = pending_until {
+            schedule_pending(conn, id, until).await?;
+        }
+        if let Some((token, key, hash)) = &input.idempotency {
+            let stored = sqlx::query("INSERT INTO idempotency_keys (token_id, key, request_hash, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(*token)
+                .bind(key.as_str())
+                .bind(hash.as_str())
+                .bind(id)
+                .bind(now)
+                .execute(&mut *conn)
+                .await;
+            if let Err(err) = stored {
+                if is_unique_violation(&err) {
+                    drop(tx);
+                    return match self.idempotent_replay(actor, *token, key, hash).await? {
+                        Some(done) => Ok(done),
+                        None => Err(DeskError::Conflict("a request with this Idempotency-Key is in progress; retry".into())),
+                    };
+                }
+                return Err(err.into());
+            }
+        }
+        tx.commit().await?;
+        let ticket = self.ticket_get(&Actor::System, id).await?;
+        let article = self.article_get(&Actor::System, id, article_id).await?;
+        Ok(CreatedTicket { ticket, article, replayed: false })
+    }
+
+    /// Returns the ticket an earlier create with the same Idempotency-Key made.
+    async fn idempotent_replay(&self, actor: &Actor, token: i64, key: &str, hash: &str) -> Result<Option<CreatedTicket>, DeskError> {
+        let Some(row) = sqlx::query("SELECT request_hash, ticket_id FROM idempotency_keys WHERE token_id = $1 AND key = $2")
+            .bind(token)
+            .bind(key)
+            .fetch_optional(self.db().pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored_hash: String = row.try_get(0)?;
+        if stored_hash != hash {
+            return Err(DeskError::invalid("Idempotency-Key", "this key was already used for a different request"));
+        }
+        let ticket = self.ticket_get(actor, row.try_get(1)?).await?;
+        let first: i64 = sqlx::query_scalar("SELECT MIN(id) FROM articles WHERE ticket_id = $1").bind(ticket.id).fetch_one(self.db().pool()).await?;
+        let article = self.article_get(&Actor::System, ticket.id, first).await?;
+        Ok(Some(CreatedTicket { ticket, article, replayed: true }))
+    }
+
+    /// Changes ticket fields in one transaction, writing one history entry per change.
+    pub async fn ticket_update(&self, actor: &Actor, id: i64, update: TicketUpdate) -> Result<Ticket, DeskError> {
+        actor.require_staff()?;
+        let mut problems = Problems::default();
+        if let Some(title) = &update.title {
+            check_title(&mut problems, title);
+        }
+        let values = self.check_dynamic_values(ObjectType::Ticket, &update.dynamic_fields, "dynamic_fields", &mut problems).await?;
+        let mut tx = self.db().begin_write().await?;
+        let conn = &mut *tx.tx;
+        let access = self.ticket_access(conn, actor, id).await?;
+        access.require_write(actor)?;
+        let current = lock_ticket(conn, self.db().backend(), id).await?;
+
+        let mut changes: Vec<(&str, &str, Option<String>, Option<String>, Arg)> = Vec::new();
+        if let Some(title) = &update.title {
+            if title.trim() != current.title {
+                changes.push(("title", "title", Some(current.title.clone()), Some(title.trim().to_string()), Arg::Text(title.trim().to_string())));
+            }
+        }
+        if let Some(q) = &update.queue {
+            if let Some(queue) = resolve(conn, CatalogKind::Queue, &Ref::Name(q.clone()), "queue", &mut problems).await? {
+                if actor.queue_permission(queue.id) != Some(QueuePermission::Rw) {
+                    return Err(DeskError::Forbidden(format!("no rw permission on queue '{}'", queue.name)));
+                }
+                if queue.id != current.queue_id {
+                    changes.push(("queue", "queue_id", Some(current.queue.clone()), Some(queue.name), Arg::Int(queue.id)));
+                }
+            }
+        }
+        let mut new_state_type = current.state_type;
+        if let Some(s) = &update.state {
+            if let Some(state) = resolve(conn, CatalogKind::State, &Ref::Name(s.clone()), "state", &mut problems).await? {
+                if state.state_type == Some(StateType::Merged) {
+                    problems.add("state", "a ticket is merged with the merge operation, not by setting the state");
+                }
+                new_state_type = state.state_type.unwrap_or(StateType::Open);
+                if state.id != current.state_id {
+                    changes.push(("state", "state_id", Some(current.state.clone()), Some(state.name), Arg::Int(state.id)));
+                }
+            }
+        }
+        if let Some(p) = &update.priority {
+            if let Some(priority) = resolve(conn, CatalogKind::Priority, p, "priority", &mut problems).await? {
+                if priority.id != current.priority_id {
+                    changes.push(("priority", "priority_id", Some(current.priority.clone()), Some(priority.name), Arg::Int(priority.id)));
+                }
+            }
+        }
+        if let Some(t) = &update.ticket_type {
+            if let Some(ty) = resolve(conn, CatalogKind::Type, &Ref::Name(t.clone()), "type", &mut problems).await? {
+                if ty.id != current.type_id {
+                    changes.push(("type", "type_id", Some(current.ticket_type.clone()), Some(ty.name), Arg::Int(ty.id)));
+                }
+            }
+        }
+        for (field, column, wanted, now_login) in [
+            ("owner", "owner_id", &update.owner, &current.owner),
+            ("responsible", "responsible_id", &update.responsible, &current.responsible),
+        ] {
+            if let Some(wanted) = wanted {
+                let agent = match wanted {
+                    Some(login) => resolve_agent(conn, login, field, &mut problems).await?,
+                    None => None,
+                };
+                if wanted != now_login {
+                    changes.push((field, column, now_login.clone(), wanted.clone(), Arg::OptInt(agent)));
+                }
+            }
+        }
+        if let Some(cu) = &update.customer_user {
+            let cu = cu.clone().filter(|c| !c.trim().is_empty());
+            if cu != current.customer_user {
+                changes.push(("customer_user", "customer_user", current.customer_user.clone(), cu.clone(), Arg::OptText(cu)));
+            }
+        }
+        if let Some(cc) = &update.customer_company {
+            if let Some(c) = cc {
+                check_company(conn, c, &mut problems).await?;
+            }
+            if *cc != current.customer_company {
+                changes.push(("customer_company", "customer_company", current.customer_company.clone(), cc.clone(), Arg::OptText(cc.clone())));
+            }
+        }
+        let mut pending_until = match &update.pending_until {
+            Some(p) => *p,
+            None => current.pending_until,
+        };
+        if new_state_type.is_pending() {
+            if pending_until.is_none() {
+                problems.add("pending_until", "is required for a pending state");
+            }
+        } else {
+            pending_until = None;
+        }
+        problems.finish()?;
+        if pending_until != current.pending_until {
+            let show = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            changes.push(("pending_until", "pending_until", show(current.pending_until), show(pending_until), Arg::OptInt(pending_until.map(to_micros))));
+        }
+        if changes.is_empty() && values.is_empty() {
+            return Ok(current);
+        }
+        let mut sql = Sql::new("UPDATE tickets SET changed_at = ");
+        sql.bind(Arg::Int(now_micros()));
+        for (_, column, _, _, arg) in &changes {
+            sql.push(&format!(", {column} = ")).bind(arg.clone());
+        }
+        sql.push(" WHERE id = ").bind(Arg::Int(id));
+        sql.query().execute(&mut *conn).await?;
+        let label = actor.label();
+        for (field, _, old, new, _) in &changes {
+            record(conn, id, "field_changed", Some(field), old.as_deref(), new.as_deref(), &label).await?;
+        }
+        for (def, items) in &values {
+            let old = current.dynamic_fields.get(&def.name).map(|v| v.to_string());
+            let new = (!items.is_empty()).then(|| def.items_to_value(items).to_string());
+            if old != new {
+                record(conn, id, "field_changed", Some(&format!("dynamic_fields.{}", def.name)), old.as_deref(), new.as_deref(), &label).await?;
+            }
+        }
+        write_values(conn, id, &values).await?;
+        if let Some(title) = &update.title {
+            set_search_title(conn, self.db().backend(), id, title.trim()).await?;
+        }
+        if let (Some(until), true) = (pending_until, pending_until != current.pending_until || new_state_type != current.state_type) {
+            schedule_pending(conn, id, until).await?;
+        }
+        tx.commit().await.map_err(|e: DbError| DeskError::Db(e))?;
+        self.ticket_get(&Actor::System, id).await
+    }
+}

@@ -1,0 +1,275 @@
+//! Tickets: the types, reading, and the access check every ticket operation uses.
+//!
+//! Creating and changing tickets lives in `ticket_write`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Arg, Sql};
+use crate::desk::dynamic_fields::{read_values, ObjectType};
+use crate::desk::time::from_micros;
+use crate::desk::{Actor, Article, Desk, DeskError, NewArticle, QueuePermission, StateType};
+
+/// A reference to a catalogue entry by id or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ref {
+    /// By row id (priorities are usually given by id 1-5).
+    Id(i64),
+    /// By unique name.
+    Name(String),
+}
+
+impl std::fmt::Display for Ref {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ref::Id(id) => write!(f, "{id}"),
+            Ref::Name(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// A ticket as read back, with names resolved.
+#[derive(Debug, Clone)]
+pub struct Ticket {
+    /// Ticket id.
+    pub id: i64,
+    /// Human ticket number.
+    pub number: String,
+    /// Title.
+    pub title: String,
+    /// Queue id.
+    pub queue_id: i64,
+    /// Queue name.
+    pub queue: String,
+    /// State id.
+    pub state_id: i64,
+    /// State name.
+    pub state: String,
+    /// State type of the state.
+    pub state_type: StateType,
+    /// Priority id.
+    pub priority_id: i64,
+    /// Priority name.
+    pub priority: String,
+    /// Type id.
+    pub type_id: i64,
+    /// Type name.
+    pub ticket_type: String,
+    /// Owner login.
+    pub owner: Option<String>,
+    /// Responsible agent login.
+    pub responsible: Option<String>,
+    /// Customer user login.
+    pub customer_user: Option<String>,
+    /// Customer company id.
+    pub customer_company: Option<String>,
+    /// When a pending state is due.
+    pub pending_until: Option<DateTime<Utc>>,
+    /// The ticket this one was merged into.
+    pub merged_into: Option<i64>,
+    /// Dynamic field values by field name.
+    pub dynamic_fields: BTreeMap<String, Value>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A new ticket with its first article.
+#[derive(Debug, Clone, Default)]
+pub struct NewTicket {
+    /// Title (required).
+    pub title: String,
+    /// Queue name (default: the configured default queue).
+    pub queue: Option<String>,
+    /// Priority (default id 3).
+    pub priority: Option<Ref>,
+    /// State name (default `new`).
+    pub state: Option<String>,
+    /// Type name (default `Unclassified`).
+    pub ticket_type: Option<String>,
+    /// Owner login.
+    pub owner: Option<String>,
+    /// Responsible login.
+    pub responsible: Option<String>,
+    /// Customer user login.
+    pub customer_user: Option<String>,
+    /// Customer company id (default: the customer user's company).
+    pub customer_company: Option<String>,
+    /// Due time for pending states.
+    pub pending_until: Option<DateTime<Utc>>,
+    /// Ticket dynamic field values.
+    pub dynamic_fields: BTreeMap<String, Value>,
+    /// The first article.
+    pub article: NewArticle,
+    /// Idempotency: (token id, key, hash of the request) — a repeat returns the first ticket.
+    pub idempotency: Option<(i64, String, String)>,
+}
+
+/// Changes to a ticket; `None` keeps a field, `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct TicketUpdate {
+    /// New title.
+    pub title: Option<String>,
+    /// New queue name.
+    pub queue: Option<String>,
+    /// New state name.
+    pub state: Option<String>,
+    /// New priority.
+    pub priority: Option<Ref>,
+    /// New type name.
+    pub ticket_type: Option<String>,
+    /// New owner login.
+    pub owner: Option<Option<String>>,
+    /// New responsible login.
+    pub responsible: Option<Option<String>>,
+    /// New customer user login.
+    pub customer_user: Option<Option<String>>,
+    /// New customer company id.
+    pub customer_company: Option<Option<String>>,
+    /// New pending time.
+    pub pending_until: Option<Option<DateTime<Utc>>>,
+    /// Dynamic field values to set (null clears).
+    pub dynamic_fields: BTreeMap<String, Value>,
+}
+
+/// The result of a create.
+#[derive(Debug, Clone)]
+pub struct CreatedTicket {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// Its first article.
+    pub article: Article,
+    /// True when an Idempotency-Key matched an earlier create and nothing new was written.
+    pub replayed: bool,
+}
+
+/// What an actor may do with one ticket.
+pub(crate) struct TicketAccess {
+    pub(crate) ticket_id: i64,
+    permission: Option<QueuePermission>,
+    customer_owned: Option<bool>,
+}
+
+impl TicketAccess {
+    /// Refuses actors that may not read the ticket.
+    pub(crate) fn require_read(&self) -> Result<(), DeskError> {
+        match (self.customer_owned, self.permission) {
+            (Some(true), _) | (None, Some(_)) => Ok(()),
+            (Some(false), _) => Err(DeskError::NotFound { what: "ticket", id: self.ticket_id.to_string() }),
+            (None, None) => Err(DeskError::Forbidden(format!("no permission on the queue of ticket {}", self.ticket_id))),
+        }
+    }
+
+    /// Refuses actors that may not change the ticket (customers may add articles to their own).
+    pub(crate) fn require_write(&self, actor: &Actor) -> Result<(), DeskError> {
+        self.require_read()?;
+        match (actor, self.permission) {
+            (Actor::Customer { .. }, _) | (_, Some(QueuePermission::Rw)) => Ok(()),
+            _ => Err(DeskError::Forbidden(format!("no rw permission on the queue of ticket {}", self.ticket_id))),
+        }
+    }
+}
+
+pub(crate) const TICKET_SELECT: &str = "SELECT t.id, t.number, t.title, t.queue_id, q.name AS queue_name, t.state_id, s.name AS state_name, s.state_type, t.priority_id, p.name AS priority_name, t.type_id, ty.name AS type_name, o.login AS owner_login, r.login AS responsible_login, t.customer_user, t.customer_company, t.pending_until, t.merged_into, t.created_at, t.changed_at FROM tickets t JOIN queues q ON q.id = t.queue_id JOIN states s ON s.id = t.state_id JOIN priorities p ON p.id = t.priority_id JOIN ticket_types ty ON ty.id = t.type_id LEFT JOIN agents o ON o.id = t.owner_id LEFT JOIN agents r ON r.id = t.responsible_id";
+
+fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
+    let state_type: String = row.try_get("state_type")?;
+    Ok(Ticket {
+        id: row.try_get("id")?,
+        number: row.try_get("number")?,
+        title: row.try_get("title")?,
+        queue_id: row.try_get("queue_id")?,
+        queue: row.try_get("queue_name")?,
+        state_id: row.try_get("state_id")?,
+        state: row.try_get("state_name")?,
+        state_type: StateType::parse(&state_type).unwrap_or(StateType::Open),
+        priority_id: row.try_get("priority_id")?,
+        priority: row.try_get("priority_name")?,
+        type_id: row.try_get("type_id")?,
+        ticket_type: row.try_get("type_name")?,
+        owner: row.try_get("owner_login")?,
+        responsible: row.try_get("responsible_login")?,
+        customer_user: row.try_get("customer_user")?,
+        customer_company: row.try_get("customer_company")?,
+        pending_until: row.try_get::<Option<i64>, _>("pending_until")?.map(from_micros),
+        merged_into: row.try_get("merged_into")?,
+        dynamic_fields: BTreeMap::new(),
+        created_at: from_micros(row.try_get("created_at")?),
+        changed_at: from_micros(row.try_get("changed_at")?),
+    })
+}
+
+/// Runs a ticket SELECT (built on [`TICKET_SELECT`]) and loads dynamic fields.
+pub(crate) async fn load_tickets(conn: &mut AnyConnection, sql: &Sql) -> Result<Vec<Ticket>, sqlx::Error> {
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let mut tickets: Vec<Ticket> = rows.iter().map(ticket_from_row).collect::<Result<_, _>>()?;
+    let ids: Vec<i64> = tickets.iter().map(|t| t.id).collect();
+    let mut values = read_values(conn, ObjectType::Ticket, &ids).await?;
+    for ticket in &mut tickets {
+        ticket.dynamic_fields = values.remove(&ticket.id).unwrap_or_default();
+    }
+    Ok(tickets)
+}
+
+impl Desk {
+    /// Reads a ticket the actor may see.
+    pub async fn ticket_get(&self, actor: &Actor, id: i64) -> Result<Ticket, DeskError> {
+        actor.require_not_integration()?;
+        let mut conn = self.db().conn().await?;
+        let mut sql = Sql::new(TICKET_SELECT);
+        sql.push(" WHERE t.id = ").bind(Arg::Int(id));
+        let ticket = load_tickets(&mut conn, &sql)
+            .await?
+            .pop()
+            .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        self.access_of(actor, &ticket).require_read()?;
+        Ok(ticket)
+    }
+
+    /// Reads a ticket by its human number.
+    pub async fn ticket_get_by_number(&self, actor: &Actor, number: &str) -> Result<Ticket, DeskError> {
+        actor.require_not_integration()?;
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1")
+            .bind(number)
+            .fetch_optional(self.db().pool())
+            .await?;
+        let id = id.ok_or(DeskError::NotFound { what: "ticket", id: number.to_string() })?;
+        self.ticket_get(actor, id).await
+    }
+
+    fn access_of(&self, actor: &Actor, ticket: &Ticket) -> TicketAccess {
+        TicketAccess {
+            ticket_id: ticket.id,
+            permission: actor.queue_permission(ticket.queue_id),
+            customer_owned: match actor {
+                Actor::Customer { login } => Some(ticket.customer_user.as_deref() == Some(login.as_str())),
+                _ => None,
+            },
+        }
+    }
+
+    /// Looks up what `actor` may do with ticket `id`.
+    pub(crate) async fn ticket_access(&self, conn: &mut AnyConnection, actor: &Actor, id: i64) -> Result<TicketAccess, DeskError> {
+        actor.require_not_integration()?;
+        let row = sqlx::query("SELECT queue_id, customer_user FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        let queue_id: i64 = row.try_get(0)?;
+        let customer_user: Option<String> = row.try_get(1)?;
+        Ok(TicketAccess {
+            ticket_id: id,
+            permission: actor.queue_permission(queue_id),
+            customer_owned: match actor {
+                Actor::Customer { login } => Some(customer_user.as_deref() == Some(login.as_str())),
+                _ => None,
+            },
+        })
+    }
+}

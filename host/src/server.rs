@@ -1,0 +1,49 @@
+//! Wires the core, the HTTP API and the job worker into one running server.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::api::{self, ApiSettings};
+use crate::desk::Desk;
+
+/// Serves the API on `listener` and runs the job worker until `shutdown`
+/// completes; then finishes in-flight requests and the job in hand, and
+/// closes the database.
+pub async fn run(desk: Desk, settings: ApiSettings, job_poll_interval: Duration, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let (stop_worker, worker_stop) = watch::channel(false);
+    let worker = tokio::spawn(crate::worker::run(desk.clone(), job_poll_interval, worker_stop));
+    let app = api::app(desk.clone(), settings);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    info!("HTTP server stopped; stopping the job worker");
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
+    desk.db().close().await;
+    served
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+    info!("shutdown requested; finishing in-flight requests");
+}
