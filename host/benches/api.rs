@@ -62,15 +62,9 @@ const QUEUES: [&str; 3] = ["Misc", "Sales", "Support"];
 /// Queues created through the API at setup.
 const EXTRA_QUEUES: [&str; 2] = ["Sales", "Support"];
 /// Customer users created through the API at setup and used on tickets.
-const CUSTOMERS: [&str; 3] = [
-    "alice@customer.example",
-    "bob@customer.example",
-    "carol@customer.example",
-];
+const CUSTOMERS: [&str; 3] = ["alice@customer.example", "bob@customer.example", "carol@customer.example"];
 /// Ticket topics: one per ticket, in the title and a few times in the body.
-const TOPICS: [&str; 8] = [
-    "printer", "network", "password", "invoice", "laptop", "mailbox", "backup", "license",
-];
+const TOPICS: [&str; 8] = ["printer", "network", "password", "invoice", "laptop", "mailbox", "backup", "license"];
 /// The "common word" full-text query (one topic, so it matches ~1/8 of all tickets).
 const COMMON_WORD: &str = "printer";
 /// The rare word, in the article body of every 1000th ticket (~0.1%).
@@ -79,20 +73,57 @@ const RARE_WORD: &str = "zugzwang";
 const RARE_EVERY: u64 = 1000;
 /// Filler vocabulary for titles and bodies.
 const FILLER: [&str; 48] = [
-    "please", "help", "urgent", "since", "yesterday", "morning", "again", "error", "message",
-    "screen", "office", "colleague", "working", "broken", "slow", "cannot", "access", "update",
-    "after", "restart", "still", "same", "problem", "customer", "order", "delivery", "account",
-    "login", "settings", "window", "report", "attached", "thanks", "regards", "team", "meeting",
-    "monday", "friday", "week", "quick", "question", "about", "status", "request", "change",
-    "floor", "building", "phone",
+    "please",
+    "help",
+    "urgent",
+    "since",
+    "yesterday",
+    "morning",
+    "again",
+    "error",
+    "message",
+    "screen",
+    "office",
+    "colleague",
+    "working",
+    "broken",
+    "slow",
+    "cannot",
+    "access",
+    "update",
+    "after",
+    "restart",
+    "still",
+    "same",
+    "problem",
+    "customer",
+    "order",
+    "delivery",
+    "account",
+    "login",
+    "settings",
+    "window",
+    "report",
+    "attached",
+    "thanks",
+    "regards",
+    "team",
+    "meeting",
+    "monday",
+    "friday",
+    "week",
+    "quick",
+    "question",
+    "about",
+    "status",
+    "request",
+    "change",
+    "floor",
+    "building",
+    "phone",
 ];
 /// States tickets are created in, with relative weights.
-const STATES: [(&str, u32); 4] = [
-    ("new", 30),
-    ("open", 40),
-    ("pending reminder", 10),
-    ("closed successful", 20),
-];
+const STATES: [(&str, u32); 4] = [("new", 30), ("open", 40), ("pending reminder", 10), ("closed successful", 20)];
 
 const HELP: &str = "\
 Switchboard API benchmark (see the //! header of host/benches/api.rs).
@@ -123,10 +154,7 @@ const FLAGS: [(&str, &[&str]); 11] = [
     ("kill-after", &["SWITCHBOARD_BENCH_KILL_AFTER"]),
     ("fill-timeout", &["SWITCHBOARD_BENCH_FILL_TIMEOUT"]),
     ("server-bin", &["SWITCHBOARD_BENCH_SERVER_BIN"]),
-    (
-        "postgres-url",
-        &["SWITCHBOARD_BENCH_POSTGRES_URL", "SWITCHBOARD_TEST_POSTGRES_URL"],
-    ),
+    ("postgres-url", &["SWITCHBOARD_BENCH_POSTGRES_URL", "SWITCHBOARD_TEST_POSTGRES_URL"]),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -187,10 +215,7 @@ fn parse_config() -> Result<Config> {
         };
         let (key, value) = match flag.split_once('=') {
             Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (
-                flag.to_string(),
-                args.next().with_context(|| format!("--{flag} needs a value"))?,
-            ),
+            None => (flag.to_string(), args.next().with_context(|| format!("--{flag} needs a value"))?),
         };
         if !FLAGS.iter().any(|(f, _)| *f == key) {
             bail!("unknown flag --{key}\n{HELP}");
@@ -199,9 +224,7 @@ fn parse_config() -> Result<Config> {
     }
 
     fn num(opts: &BTreeMap<String, String>, key: &str) -> Result<Option<u64>> {
-        opts.get(key)
-            .map(|v| v.trim().parse::<u64>().with_context(|| format!("--{key}: not a number: {v:?}")))
-            .transpose()
+        opts.get(key).map(|v| v.trim().parse::<u64>().with_context(|| format!("--{key}: not a number: {v:?}"))).transpose()
     }
     fn secs(opts: &BTreeMap<String, String>, key: &str, default: f64) -> Result<Duration> {
         let v = match opts.get(key) {
@@ -300,7 +323,7 @@ fn ms(d: Duration) -> String {
 fn print_row(row: &Row) {
     let rate = row.ok as f64 / row.elapsed.as_secs_f64().max(1e-9);
     println!(
-        "  {:<8} {:<34} conc={:<3} ok={:<7} errors={:<4} {:>6.1}s {:>9.1} req/s  p50={:>8} ms  p99={:>8} ms  max={:>8} ms",
+        "  {:<8} {:<38} conc={:<3} ok={:<7} errors={:<4} {:>6.1}s {:>9.1} req/s  p50={:>8} ms  p99={:>8} ms  max={:>8} ms",
         row.backend,
         row.scenario,
         row.concurrency,
@@ -316,14 +339,14 @@ fn print_row(row: &Row) {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<9} {:<36} {:>5} {:>8} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "{:<9} {:<38} {:>5} {:>8} {:>7} {:>8} {:>10} {:>10} {:>10} {:>10}",
         "backend", "scenario", "conc", "ok", "errors", "secs", "req/s", "p50 ms", "p99 ms", "max ms"
     );
-    println!("{}", "-".repeat(132));
+    println!("{}", "-".repeat(134));
     for row in rows {
         let rate = row.ok as f64 / row.elapsed.as_secs_f64().max(1e-9);
         println!(
-            "{:<9} {:<36} {:>5} {:>8} {:>7} {:>8.1} {:>10.1} {:>10} {:>10} {:>10}",
+            "{:<9} {:<38} {:>5} {:>8} {:>7} {:>8.1} {:>10.1} {:>10} {:>10} {:>10}",
             row.backend,
             row.scenario,
             row.concurrency,
@@ -359,8 +382,7 @@ struct TempDir {
 impl TempDir {
     fn new(tag: &str) -> Result<TempDir> {
         let path = std::env::temp_dir().join(format!("sb-bench-{tag}-{:08x}", rand::random::<u32>()));
-        std::fs::create_dir_all(path.join("data"))
-            .with_context(|| format!("creating {}", path.display()))?;
+        std::fs::create_dir_all(path.join("data")).with_context(|| format!("creating {}", path.display()))?;
         Ok(TempDir { path, keep: false })
     }
 }
@@ -404,25 +426,16 @@ impl ServerSpec {
         let stdout = File::create(&stdout_path).context("creating server stdout file")?;
         let stderr = File::create(&stderr_path).context("creating server stderr file")?;
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(&self.data_dir);
+        cmd.arg("serve").arg("--listen").arg(format!("127.0.0.1:{port}")).arg("--data-dir").arg(&self.data_dir);
         if let Some(url) = &self.database_url {
             cmd.arg("--database-url").arg(url);
         }
-        for var in ["SWITCHBOARD_LISTEN", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_DATABASE_URL"] {
+        for var in ["SWITCHBOARD_LISTEN", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_CONFIG"] {
             cmd.env_remove(var);
         }
         cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
         let child = cmd.spawn().with_context(|| format!("starting {}", self.bin.display()))?;
-        Ok(Server {
-            child: Some(child),
-            base: format!("http://127.0.0.1:{port}"),
-            stdout_path,
-            stderr_path,
-        })
+        Ok(Server { child: Some(child), base: format!("http://127.0.0.1:{port}"), stdout_path, stderr_path })
     }
 }
 
@@ -434,10 +447,7 @@ impl Server {
     /// The admin token line from the server's stdout, if printed yet.
     fn admin_token(&self) -> Option<String> {
         let out = std::fs::read_to_string(&self.stdout_path).ok()?;
-        out.lines().find_map(|line| {
-            line.find(TOKEN_PREFIX)
-                .map(|at| line[at + TOKEN_PREFIX.len()..].trim().to_string())
-        })
+        out.lines().find_map(|line| line.find(TOKEN_PREFIX).map(|at| line[at + TOKEN_PREFIX.len()..].trim().to_string()))
     }
 
     fn log_tail(&self) -> String {
@@ -467,29 +477,16 @@ impl Server {
                 }
             }
             if !healthy {
-                let resp = client
-                    .get(format!("{}/healthz", self.base))
-                    .timeout(Duration::from_secs(2))
-                    .send()
-                    .await;
+                let resp = client.get(format!("{}/healthz", self.base)).timeout(Duration::from_secs(2)).send().await;
                 healthy = matches!(resp, Ok(r) if r.status() == StatusCode::OK);
             }
             let token = self.admin_token();
             if healthy && (token.is_some() || !need_token) {
-                println!(
-                    "  server pid {} ready at {} after {:.2}s",
-                    self.pid().unwrap_or(0),
-                    self.base,
-                    started.elapsed().as_secs_f64()
-                );
+                println!("  server pid {} ready at {} after {:.2}s", self.pid().unwrap_or(0), self.base, started.elapsed().as_secs_f64());
                 return Ok(token);
             }
             if Instant::now() >= deadline {
-                bail!(
-                    "server not ready after 90s (healthz ok: {healthy}, token seen: {})\n{}",
-                    token.is_some(),
-                    self.log_tail()
-                );
+                bail!("server not ready after 90s (healthz ok: {healthy}, token seen: {})\n{}", token.is_some(), self.log_tail());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -509,10 +506,7 @@ impl Server {
         let Some(mut child) = self.child.take() else {
             return Ok("not running".into());
         };
-        let sent = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status();
+        let sent = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
         if !matches!(sent, Ok(s) if s.success()) {
             let _ = child.kill();
             let _ = child.wait();
@@ -553,9 +547,7 @@ impl PgDatabase {
     async fn create(admin_url: &str) -> Result<PgDatabase> {
         use sqlx::Connection;
         let name = format!("sb_bench_{:016x}", rand::random::<u64>());
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .with_context(|| format!("connecting to {admin_url}"))?;
+        let mut conn = sqlx::PgConnection::connect(admin_url).await.with_context(|| format!("connecting to {admin_url}"))?;
         sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
             .execute(&mut conn)
             .await
@@ -563,21 +555,13 @@ impl PgDatabase {
         let _ = conn.close().await;
         let mut url = reqwest::Url::parse(admin_url).context("parsing the PostgreSQL URL")?;
         url.set_path(&format!("/{name}"));
-        Ok(PgDatabase {
-            admin_url: admin_url.to_string(),
-            name,
-            url: url.to_string(),
-        })
+        Ok(PgDatabase { admin_url: admin_url.to_string(), name, url: url.to_string() })
     }
 
     async fn drop_database(&self) -> Result<()> {
         use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&self.admin_url)
-            .await
-            .with_context(|| format!("connecting to {}", self.admin_url))?;
-        let forced = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
-            .execute(&mut conn)
-            .await;
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.with_context(|| format!("connecting to {}", self.admin_url))?;
+        let forced = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name)).execute(&mut conn).await;
         if forced.is_err() {
             // PostgreSQL < 13 has no WITH (FORCE).
             sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS \"{}\"", self.name))
@@ -709,13 +693,7 @@ fn ticket_spec(seq: u64) -> TicketSpec {
         roll -= weight;
     }
     let rare = seq % RARE_EVERY == 0;
-    let title = format!(
-        "{} {} {} {} (#{seq})",
-        pick(&mut rng, &FILLER),
-        topic,
-        pick(&mut rng, &FILLER),
-        pick(&mut rng, &FILLER)
-    );
+    let title = format!("{} {} {} {} (#{seq})", pick(&mut rng, &FILLER), topic, pick(&mut rng, &FILLER), pick(&mut rng, &FILLER));
     let mut body = String::with_capacity(1100);
     body.push_str("Hello support team,\n\n");
     let mut words = 0;
@@ -753,14 +731,7 @@ fn ticket_spec(seq: u64) -> TicketSpec {
         let until = chrono::Utc::now() + chrono::Duration::days(2);
         ticket["pending_until"] = json!(until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     }
-    TicketSpec {
-        body: ticket,
-        title,
-        topic,
-        queue,
-        state,
-        rare,
-    }
+    TicketSpec { body: ticket, title, topic, queue, state, rare }
 }
 
 /// POST one generated ticket; on 201 records it in `data` and returns (id, title).
@@ -771,11 +742,9 @@ async fn create_ticket(api: &Api, data: &Dataset) -> Result<(i64, String), Strin
     if status != StatusCode::CREATED {
         return Err(format!("POST /api/v1/tickets: expected 201, got {status}: {}", snippet(&body)));
     }
-    let ticket: Value = serde_json::from_slice(&body)
-        .map_err(|e| format!("POST /api/v1/tickets: 201 with invalid JSON ({e}): {}", snippet(&body)))?;
-    let id = ticket["id"]
-        .as_i64()
-        .ok_or_else(|| format!("POST /api/v1/tickets: 201 without an integer id: {}", snippet(&body)))?;
+    let ticket: Value =
+        serde_json::from_slice(&body).map_err(|e| format!("POST /api/v1/tickets: 201 with invalid JSON ({e}): {}", snippet(&body)))?;
+    let id = ticket["id"].as_i64().ok_or_else(|| format!("POST /api/v1/tickets: 201 without an integer id: {}", snippet(&body)))?;
     if spec.rare {
         data.rare.fetch_add(1, Ordering::Relaxed);
     }
@@ -809,14 +778,7 @@ struct LoadSpec {
 
 impl LoadSpec {
     fn new(concurrency: usize) -> LoadSpec {
-        LoadSpec {
-            concurrency,
-            duration: None,
-            count: None,
-            stop: Arc::new(AtomicBool::new(false)),
-            max_errors: 1000,
-            progress: None,
-        }
+        LoadSpec { concurrency, duration: None, count: None, stop: Arc::new(AtomicBool::new(false)), max_errors: 1000, progress: None }
     }
 }
 
@@ -869,8 +831,7 @@ where
     let deadline = spec.duration.map(|d| start + d);
     let mut workers = Vec::with_capacity(spec.concurrency);
     for _ in 0..spec.concurrency {
-        let (op, next, done, failed, stop) =
-            (op.clone(), next.clone(), done.clone(), failed.clone(), spec.stop.clone());
+        let (op, next, done, failed, stop) = (op.clone(), next.clone(), done.clone(), failed.clone(), spec.stop.clone());
         let (count, max_errors) = (spec.count, spec.max_errors);
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
@@ -931,12 +892,7 @@ where
         })
     });
 
-    let mut result = LoadResult {
-        latencies: Vec::new(),
-        errors: 0,
-        error_samples: Vec::new(),
-        elapsed: Duration::ZERO,
-    };
+    let mut result = LoadResult { latencies: Vec::new(), errors: 0, error_samples: Vec::new(), elapsed: Duration::ZERO };
     for worker in workers {
         match worker.await {
             Ok((latencies, samples, errors)) => {
@@ -976,11 +932,7 @@ struct Ctx {
 
 impl Ctx {
     fn api(&self) -> Api {
-        Api {
-            client: self.client.clone(),
-            base: self.server.base.clone(),
-            token: self.token.clone(),
-        }
+        Api { client: self.client.clone(), base: self.server.base.clone(), token: self.token.clone() }
     }
 
     fn record(&self, row: Row) {
@@ -1000,16 +952,11 @@ impl Ctx {
 /// Creates the extra queues and customer users the data set uses (409 = already there).
 async fn setup_catalogue(ctx: &Ctx) -> Result<()> {
     let api = ctx.api();
-    let mut posts: Vec<(&str, Value)> = EXTRA_QUEUES
-        .iter()
-        .map(|q| ("/api/v1/queues", json!({"name": q, "comment": "benchmark queue"})))
-        .collect();
+    let mut posts: Vec<(&str, Value)> =
+        EXTRA_QUEUES.iter().map(|q| ("/api/v1/queues", json!({"name": q, "comment": "benchmark queue"}))).collect();
     for login in CUSTOMERS {
         let first = login.split('@').next().unwrap_or(login);
-        posts.push((
-            "/api/v1/customer-users",
-            json!({"login": login, "email": login, "first_name": first, "last_name": "Bench"}),
-        ));
+        posts.push(("/api/v1/customer-users", json!({"login": login, "email": login, "first_name": first, "last_name": "Bench"})));
     }
     for (path, body) in posts {
         let (status, resp) = api.post(path, &body).await.map_err(|e| anyhow!(e))?;
@@ -1117,10 +1064,12 @@ async fn bench_durability(ctx: &mut Ctx) -> Result<()> {
     let pid = ctx.server.pid().unwrap_or(0);
     ctx.server.kill_hard().context("kill -9 of the server")?;
     let acked_at_kill = acked.lock().unwrap_or_else(|p| p.into_inner()).len();
-    println!("  kill -9 of server pid {pid} after {:.1}s of create load ({acked_at_kill} acknowledged so far)", ctx.cfg.kill_after.as_secs_f64());
-    // Let the in-flight requests fail, then stop the load.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // No new requests; the in-flight ones fail (connection reset) and end the workers.
     stop.store(true, Ordering::Relaxed);
+    println!(
+        "  kill -9 of server pid {pid} after {:.1}s of create load ({acked_at_kill} acknowledged so far)",
+        ctx.cfg.kill_after.as_secs_f64()
+    );
     let result = load.await.context("durability load task panicked")?;
     let pre = pre_kill_errors.load(Ordering::Relaxed);
     if pre > 0 {
@@ -1161,8 +1110,7 @@ async fn bench_durability(ctx: &mut Ctx) -> Result<()> {
                 for _attempt in 0..3 {
                     match api.get(&path).await {
                         Ok((StatusCode::OK, body)) => {
-                            let t: Value = serde_json::from_slice(&body)
-                                .map_err(|e| format!("GET {path}: invalid JSON ({e})"))?;
+                            let t: Value = serde_json::from_slice(&body).map_err(|e| format!("GET {path}: invalid JSON ({e})"))?;
                             if t["title"].as_str() != Some(title.as_str()) {
                                 return Err(format!("GET {path}: title {} != {title:?}", t["title"]));
                             }
@@ -1272,11 +1220,7 @@ struct SearchQuery {
 async fn bench_search(ctx: &Ctx) {
     let limit = 50u64;
     let d = &ctx.data;
-    let (misc_open, rare, common) = (
-        d.misc_open.load(Ordering::Relaxed),
-        d.rare.load(Ordering::Relaxed),
-        d.common.load(Ordering::Relaxed),
-    );
+    let (misc_open, rare, common) = (d.misc_open.load(Ordering::Relaxed), d.rare.load(Ordering::Relaxed), d.common.load(Ordering::Relaxed));
     println!(
         "  search: data set known to the bench: {} tickets, {misc_open} in Misc/open, {rare} with {RARE_WORD:?} (in the article body), {common} with {COMMON_WORD:?}",
         d.ids.lock().unwrap_or_else(|p| p.into_inner()).len()
@@ -1313,16 +1257,11 @@ async fn bench_search(ctx: &Ctx) {
                 let (api, q, seen) = (api.clone(), q.clone(), seen.clone());
                 async move {
                     let list = api.get_json(&q.path).await?;
-                    let items = list["items"]
-                        .as_array()
-                        .ok_or_else(|| format!("GET {}: no items array", q.path))?;
+                    let items = list["items"].as_array().ok_or_else(|| format!("GET {}: no items array", q.path))?;
                     seen.store(items.len() as u64, Ordering::Relaxed);
                     if let Some((queue, state)) = q.queue_state {
                         if let Some(bad) = items.iter().find(|t| t["queue"] != queue || t["state"] != state) {
-                            return Err(format!(
-                                "GET {}: item {} has queue {} state {}",
-                                q.path, bad["id"], bad["queue"], bad["state"]
-                            ));
+                            return Err(format!("GET {}: item {} has queue {} state {}", q.path, bad["id"], bad["queue"], bad["state"]));
                         }
                     }
                     Ok(())
@@ -1353,32 +1292,14 @@ async fn bench_search(ctx: &Ctx) {
 // ---------------------------------------------------------------------------------------------
 
 /// All scenarios against one already-provisioned backend.
-async fn bench_backend(
-    cfg: Config,
-    backend: Backend,
-    report: SharedReport,
-    spec: ServerSpec,
-) -> Result<()> {
+async fn bench_backend(cfg: Config, backend: Backend, report: SharedReport, spec: ServerSpec) -> Result<()> {
     let client = http_client()?;
     let mut server = spec.spawn(1)?;
-    let token = server
-        .wait_ready(&client, true)
-        .await?
-        .context("server ready but no admin token line")?;
+    let token = server.wait_ready(&client, true).await?.context("server ready but no admin token line")?;
     if !token.starts_with("sb_") || token.len() < 43 || !token[3..].chars().all(|c| c.is_ascii_alphanumeric()) {
         note(&report, backend, format!("admin token {token:?} does not match sb_[A-Za-z0-9]{{40,}}"));
     }
-    let mut ctx = Ctx {
-        cfg,
-        backend,
-        report,
-        data: Arc::new(Dataset::default()),
-        client,
-        spec,
-        token,
-        server,
-        starts: 1,
-    };
+    let mut ctx = Ctx { cfg, backend, report, data: Arc::new(Dataset::default()), client, spec, token, server, starts: 1 };
     setup_catalogue(&ctx).await?;
 
     let header = |name: &str| println!("\n-- [{}] {name}", backend.name());
@@ -1473,7 +1394,12 @@ fn machine_facts() {
         .map(|kb| format!("{:.1} GiB", kb as f64 / 1024.0 / 1024.0))
         .unwrap_or_else(|| "unknown".into());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    println!("machine: nproc={nproc}, cpu={model}, mem={mem}, kernel={}, os={}/{}", kernel.trim(), std::env::consts::OS, std::env::consts::ARCH);
+    println!(
+        "machine: nproc={nproc}, cpu={model}, mem={mem}, kernel={}, os={}/{}",
+        kernel.trim(),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
     println!("note: the load generator runs on the same machine and competes with the server for CPU");
 }
 
@@ -1503,6 +1429,15 @@ async fn main() -> ExitCode {
         cfg.kill_after,
         cfg.postgres_url.as_deref().map(redact).unwrap_or_else(|| "(not set: PostgreSQL skipped)".into()),
     );
+
+    let server_env: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("SWITCHBOARD_") && !k.contains("_BENCH_") && !k.contains("_TEST_"))
+        .filter(|(k, _)| {
+            !["SWITCHBOARD_LISTEN", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_CONFIG"].contains(&k.as_str())
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    println!("server environment passed through: {}", if server_env.is_empty() { "(none)".to_string() } else { server_env.join(" ") });
 
     let report: SharedReport = Arc::default();
     let started = Instant::now();

@@ -4,7 +4,6 @@
 //! Architecture invariant: only this module knows HTTP and the wire DTOs; it
 //! converts to and from `desk` types at the edge.
 
-
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};

@@ -130,7 +130,8 @@ async fn serve_command(config: Config) -> Result<(), CliError> {
     let addr = listener.local_addr()?;
     println!("switchboard listening on http://{addr} (database: {})", redact(&config.database_url));
     let settings = ApiSettings { max_request_bytes: config.max_request_bytes };
-    crate::server::run(desk, settings, Duration::from_millis(config.job_poll_interval_ms), listener, crate::server::shutdown_signal()).await?;
+    crate::server::run(desk, settings, Duration::from_millis(config.job_poll_interval_ms), listener, crate::server::shutdown_signal())
+        .await?;
     println!("switchboard stopped");
     Ok(())
 }
@@ -138,8 +139,14 @@ async fn serve_command(config: Config) -> Result<(), CliError> {
 async fn token_command(desk: &Desk, command: &TokenCommand) -> Result<(), CliError> {
     match command {
         TokenCommand::Create { name, role, user } => {
-            let (info, secret) = desk.token_create(&Actor::System, NewToken { name: name.clone(), role: role.clone(), user: user.clone() }).await?;
-            eprintln!("Created {} token '{}'{}. It is shown once:", info.role.as_str(), info.name, info.user.map(|u| format!(" for {u}")).unwrap_or_default());
+            let (info, secret) =
+                desk.token_create(&Actor::System, NewToken { name: name.clone(), role: role.clone(), user: user.clone() }).await?;
+            eprintln!(
+                "Created {} token '{}'{}. It is shown once:",
+                info.role.as_str(),
+                info.name,
+                info.user.map(|u| format!(" for {u}")).unwrap_or_default()
+            );
             println!("{secret}");
         }
         TokenCommand::List => {

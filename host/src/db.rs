@@ -106,9 +106,7 @@ impl Db {
                     if let Some(parent) = Path::new(&path).parent() {
                         if !parent.as_os_str().is_empty() {
                             std::fs::create_dir_all(parent).map_err(|e| {
-                                DbError::Sqlx(sqlx::Error::Configuration(
-                                    format!("cannot create {}: {e}", parent.display()).into(),
-                                ))
+                                DbError::Sqlx(sqlx::Error::Configuration(format!("cannot create {}: {e}", parent.display()).into()))
                             })?;
                         }
                     }
@@ -138,11 +136,7 @@ impl Db {
                     .connect(&url)
                     .await?
             }
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(40)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect(url)
-                .await?,
+            Backend::Postgres => AnyPoolOptions::new().max_connections(40).acquire_timeout(Duration::from_secs(30)).connect(url).await?,
         };
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         Ok(Db { pool, backend, writer })
@@ -212,9 +206,7 @@ pub fn get_bool(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
 /// True when `err` is a unique-constraint violation.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     match err {
-        sqlx::Error::Database(db) => {
-            db.is_unique_violation() || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555")
-        }
+        sqlx::Error::Database(db) => db.is_unique_violation() || db.code().is_some_and(|c| c == "23505" || c == "2067" || c == "1555"),
         _ => false,
     }
 }
@@ -222,9 +214,7 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 /// True when `err` is a foreign-key violation (a row is still referenced).
 pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
     match err {
-        sqlx::Error::Database(db) => {
-            db.is_foreign_key_violation() || db.code().is_some_and(|c| c == "23503" || c == "787")
-        }
+        sqlx::Error::Database(db) => db.is_foreign_key_violation() || db.code().is_some_and(|c| c == "23503" || c == "787"),
         _ => false,
     }
 }

@@ -9,10 +9,10 @@
 //! - [`server`]: wires it together: `run(config, listener, shutdown)`.
 //! - [`config`] and [`cli`]: flags, env, TOML, and the subcommands.
 
-pub mod db;
-pub mod desk;
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod db;
+pub mod desk;
 pub mod server;
 pub mod worker;

@@ -13,7 +13,13 @@ use crate::desk::Desk;
 /// Serves the API on `listener` and runs the job worker until `shutdown`
 /// completes; then finishes in-flight requests and the job in hand, and
 /// closes the database.
-pub async fn run(desk: Desk, settings: ApiSettings, job_poll_interval: Duration, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    desk: Desk,
+    settings: ApiSettings,
+    job_poll_interval: Duration,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_worker, worker_stop) = watch::channel(false);
     let worker = tokio::spawn(crate::worker::run(desk.clone(), job_poll_interval, worker_stop));
     let app = api::app(desk.clone(), settings);

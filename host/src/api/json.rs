@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(field(r#"{"title": 1, "article": {"body": "x"}}"#), (StatusCode::UNPROCESSABLE_ENTITY, "title".into()));
         assert_eq!(field(r#"{"title": "t", "article": {}}"#), (StatusCode::UNPROCESSABLE_ENTITY, "article.body".into()));
         assert_eq!(field(r#"{"title": "t"}"#), (StatusCode::UNPROCESSABLE_ENTITY, "article".into()));
-        assert_eq!(field(r#"{"title": "t", "article": {"body": "x", "bdy": 1}}"#), (StatusCode::UNPROCESSABLE_ENTITY, "article.bdy".into()));
+        assert_eq!(
+            field(r#"{"title": "t", "article": {"body": "x", "bdy": 1}}"#),
+            (StatusCode::UNPROCESSABLE_ENTITY, "article.bdy".into())
+        );
         assert_eq!(field(r#"{"title": "#).0, StatusCode::BAD_REQUEST);
     }
 }

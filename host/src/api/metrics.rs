@@ -22,8 +22,11 @@ impl Metrics {
     /// Creates and registers the collectors.
     pub fn new() -> Arc<Metrics> {
         let registry = Registry::new();
-        let requests = IntCounterVec::new(Opts::new("http_requests_total", "HTTP requests by method, route and status"), &["method", "route", "status"])
-            .expect("static metric definition");
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests by method, route and status"),
+            &["method", "route", "status"],
+        )
+        .expect("static metric definition");
         let latency = HistogramVec::new(
             HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method, route and status")
                 .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),

@@ -104,9 +104,7 @@ impl Actor {
     /// Refuses integrations (which have no ticket rights yet).
     pub fn require_not_integration(&self) -> Result<(), DeskError> {
         match self {
-            Actor::Integration { .. } => {
-                Err(DeskError::Forbidden("integration tokens have not been granted this".into()))
-            }
+            Actor::Integration { .. } => Err(DeskError::Forbidden("integration tokens have not been granted this".into())),
             _ => Ok(()),
         }
     }

@@ -144,10 +144,10 @@ impl Desk {
         let mut by_agent: HashMap<i64, Vec<QueueGrant>> = HashMap::new();
         for row in grants {
             let perm: String = row.try_get(2)?;
-            by_agent.entry(row.try_get(0)?).or_default().push(QueueGrant {
-                queue: row.try_get(1)?,
-                permission: QueuePermission::parse(&perm).unwrap_or(QueuePermission::Ro),
-            });
+            by_agent
+                .entry(row.try_get(0)?)
+                .or_default()
+                .push(QueueGrant { queue: row.try_get(1)?, permission: QueuePermission::parse(&perm).unwrap_or(QueuePermission::Ro) });
         }
         for agent in &mut agents {
             agent.permissions = by_agent.remove(&agent.id).unwrap_or_default();
@@ -172,10 +172,9 @@ impl Desk {
         .await?;
         for row in grants {
             let perm: String = row.try_get(1)?;
-            agent.permissions.push(QueueGrant {
-                queue: row.try_get(0)?,
-                permission: QueuePermission::parse(&perm).unwrap_or(QueuePermission::Ro),
-            });
+            agent
+                .permissions
+                .push(QueueGrant { queue: row.try_get(0)?, permission: QueuePermission::parse(&perm).unwrap_or(QueuePermission::Ro) });
         }
         Ok(agent)
     }
@@ -294,10 +293,8 @@ impl Desk {
 
     /// Loads the actor for an agent id (role and queue permissions).
     pub async fn agent_actor(&self, id: i64) -> Result<Option<AgentActor>, DeskError> {
-        let Some(row) = sqlx::query("SELECT login, role, valid FROM agents WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.db().pool())
-            .await?
+        let Some(row) =
+            sqlx::query("SELECT login, role, valid FROM agents WHERE id = $1").bind(id).fetch_optional(self.db().pool()).await?
         else {
             return Ok(None);
         };
@@ -335,10 +332,8 @@ async fn resolve_grants(
 ) -> Result<Vec<(i64, QueuePermission)>, DeskError> {
     let mut out = Vec::new();
     for (i, (queue, perm)) in wanted.iter().enumerate() {
-        let id: Option<i64> = sqlx::query_scalar::<Any, i64>("SELECT id FROM queues WHERE name = $1")
-            .bind(queue)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let id: Option<i64> =
+            sqlx::query_scalar::<Any, i64>("SELECT id FROM queues WHERE name = $1").bind(queue).fetch_optional(&mut *conn).await?;
         match id {
             None => problems.add(format!("permissions[{i}].queue"), format!("unknown queue '{queue}'")),
             Some(id) => match QueuePermission::parse(perm) {

@@ -323,7 +323,13 @@ impl Desk {
     }
 
     /// Reads an attachment's bytes.
-    pub async fn attachment_get(&self, actor: &Actor, ticket_id: i64, article_id: i64, attachment_id: i64) -> Result<AttachmentContent, DeskError> {
+    pub async fn attachment_get(
+        &self,
+        actor: &Actor,
+        ticket_id: i64,
+        article_id: i64,
+        attachment_id: i64,
+    ) -> Result<AttachmentContent, DeskError> {
         let article = self.article_get(actor, ticket_id, article_id).await?;
         let meta = article
             .attachments

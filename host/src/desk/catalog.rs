@@ -262,7 +262,13 @@ impl Desk {
     }
 
     /// Changes an entry (admin only).
-    pub async fn catalog_update(&self, actor: &Actor, kind: CatalogKind, id: i64, update: CatalogUpdate) -> Result<CatalogEntry, DeskError> {
+    pub async fn catalog_update(
+        &self,
+        actor: &Actor,
+        kind: CatalogKind,
+        id: i64,
+        update: CatalogUpdate,
+    ) -> Result<CatalogEntry, DeskError> {
         actor.require_admin()?;
         let mut problems = Problems::default();
         if let Some(name) = &update.name {

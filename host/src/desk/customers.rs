@@ -193,10 +193,7 @@ fn check_email(problems: &mut Problems, email: &str) {
 }
 
 async fn company_id(conn: &mut sqlx::AnyConnection, customer_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    sqlx::query_scalar::<Any, i64>("SELECT id FROM customer_companies WHERE customer_id = $1")
-        .bind(customer_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_scalar::<Any, i64>("SELECT id FROM customer_companies WHERE customer_id = $1").bind(customer_id).fetch_optional(conn).await
 }
 
 impl Desk {
@@ -322,10 +319,7 @@ impl Desk {
 
     /// Finds a customer user by login (no permission check: internal lookups).
     pub async fn customer_user_by_login(&self, login: &str) -> Result<Option<CustomerUser>, DeskError> {
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.login = $1"))
-            .bind(login)
-            .fetch_optional(self.db().pool())
-            .await?;
+        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.login = $1")).bind(login).fetch_optional(self.db().pool()).await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 

@@ -422,7 +422,11 @@ impl Desk {
 }
 
 /// Replaces the stored values of the given fields on one object.
-pub(crate) async fn write_values(conn: &mut AnyConnection, object_id: i64, values: &[(DynamicField, Vec<String>)]) -> Result<(), sqlx::Error> {
+pub(crate) async fn write_values(
+    conn: &mut AnyConnection,
+    object_id: i64,
+    values: &[(DynamicField, Vec<String>)],
+) -> Result<(), sqlx::Error> {
     for (def, items) in values {
         sqlx::query("DELETE FROM dynamic_field_values WHERE field_id = $1 AND object_id = $2")
             .bind(def.id)

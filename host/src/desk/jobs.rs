@@ -181,11 +181,8 @@ impl Desk {
     /// after the last attempt.
     pub async fn job_fail(&self, job: &Job, worker: &str, error: &str) -> Result<(), DeskError> {
         let now = now_micros();
-        let (status, run_at) = if job.attempts >= job.max_attempts {
-            ("failed", now)
-        } else {
-            ("queued", now + backoff(job.attempts).as_micros() as i64)
-        };
+        let (status, run_at) =
+            if job.attempts >= job.max_attempts { ("failed", now) } else { ("queued", now + backoff(job.attempts).as_micros() as i64) };
         let mut tx = self.db().begin_write().await?;
         sqlx::query("UPDATE jobs SET status = $1, run_at = $2, locked_by = NULL, locked_until = NULL, last_error = $3, updated_at = $4 WHERE id = $5 AND locked_by = $6")
             .bind(status)

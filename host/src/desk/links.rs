@@ -60,11 +60,13 @@ impl Desk {
         }
         let mut tx = self.db().begin_write().await?;
         self.ticket_access(&mut tx.tx, actor, source).await?.require_write(actor)?;
-        self.ticket_access(&mut tx.tx, actor, target).await.map_err(|e| match e {
-            DeskError::NotFound { .. } => DeskError::invalid("target", format!("unknown ticket {target}")),
-            other => other,
-        })?
-        .require_write(actor)?;
+        self.ticket_access(&mut tx.tx, actor, target)
+            .await
+            .map_err(|e| match e {
+                DeskError::NotFound { .. } => DeskError::invalid("target", format!("unknown ticket {target}")),
+                other => other,
+            })?
+            .require_write(actor)?;
         let now = now_micros();
         sqlx::query("INSERT INTO ticket_links (source_id, target_id, kind, created_at) VALUES ($1, $2, $3, $4)")
             .bind(source)
@@ -86,10 +88,12 @@ impl Desk {
         actor.require_staff()?;
         let mut conn = self.db().conn().await?;
         self.ticket_access(&mut conn, actor, ticket_id).await?.require_read()?;
-        let rows = sqlx::query("SELECT source_id, target_id, kind, created_at FROM ticket_links WHERE source_id = $1 OR target_id = $1 ORDER BY created_at")
-            .bind(ticket_id)
-            .fetch_all(&mut *conn)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT source_id, target_id, kind, created_at FROM ticket_links WHERE source_id = $1 OR target_id = $1 ORDER BY created_at",
+        )
+        .bind(ticket_id)
+        .fetch_all(&mut *conn)
+        .await?;
         rows.iter()
             .map(|r| {
                 let kind: String = r.try_get(2)?;
@@ -158,7 +162,10 @@ impl Desk {
             return Err(DeskError::Conflict(format!("ticket {} is already merged", source.number)));
         }
         if target.state_type == StateType::Merged {
-            return Err(DeskError::invalid("into", format!("ticket {} is itself merged; merge into {} instead", target.number, target.merged_into.unwrap_or_default())));
+            return Err(DeskError::invalid(
+                "into",
+                format!("ticket {} is itself merged; merge into {} instead", target.number, target.merged_into.unwrap_or_default()),
+            ));
         }
         let merged_state: i64 = sqlx::query_scalar("SELECT id FROM states WHERE state_type = 'merged' ORDER BY id LIMIT 1")
             .fetch_optional(&mut *conn)

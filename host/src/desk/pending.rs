@@ -13,8 +13,10 @@ impl Desk {
     /// Handles a `ticket.pending_due` job. A ticket that left its pending state
     /// or got a new pending time since the job was queued is left alone.
     pub async fn handle_pending_due(&self, payload: &Value) -> Result<(), DeskError> {
-        let ticket_id = payload.get("ticket_id").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.ticket_id", "missing"))?;
-        let due = payload.get("pending_until").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.pending_until", "missing"))?;
+        let ticket_id =
+            payload.get("ticket_id").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.ticket_id", "missing"))?;
+        let due =
+            payload.get("pending_until").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.pending_until", "missing"))?;
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
         let ticket = match lock_ticket(conn, self.db().backend(), ticket_id).await {
@@ -43,7 +45,16 @@ impl Desk {
                     .bind(ticket_id)
                     .execute(&mut *conn)
                     .await?;
-                record(conn, ticket_id, "field_changed", Some("state"), Some(&ticket.state), Some(&state_name), "system:pending-auto-close").await?;
+                record(
+                    conn,
+                    ticket_id,
+                    "field_changed",
+                    Some("state"),
+                    Some(&ticket.state),
+                    Some(&state_name),
+                    "system:pending-auto-close",
+                )
+                .await?;
             }
             StateType::PendingReminder => {
                 let owner = ticket.owner.clone().unwrap_or_else(|| "(no owner)".to_string());

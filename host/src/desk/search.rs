@@ -124,7 +124,9 @@ impl Desk {
                     .ok()
                     .and_then(|b| serde_json::from_slice::<Cursor>(&b).ok())
                     .filter(|c| c.k == key && c.d == desc);
-                Some(parsed.ok_or_else(|| DeskError::invalid("cursor", "is not a cursor of this search (same sort) returned by a previous page"))?)
+                Some(parsed.ok_or_else(|| {
+                    DeskError::invalid("cursor", "is not a cursor of this search (same sort) returned by a previous page")
+                })?)
             }
         };
         let mut sql = Sql::new(TICKET_SELECT);
@@ -211,12 +213,16 @@ impl Desk {
             match self.db().backend() {
                 Backend::Sqlite => {
                     let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
-                    sql.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ").bind(Arg::Text(words.join(" "))).push(")");
+                    sql.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ")
+                        .bind(Arg::Text(words.join(" ")))
+                        .push(")");
                 }
                 Backend::Postgres => {
-                    sql.push(" AND t.id IN (SELECT ticket_id FROM ticket_search WHERE (title_tsv || body_tsv) @@ plainto_tsquery('simple', ")
-                        .bind(Arg::Text(text.to_string()))
-                        .push("))");
+                    sql.push(
+                        " AND t.id IN (SELECT ticket_id FROM ticket_search WHERE (title_tsv || body_tsv) @@ plainto_tsquery('simple', ",
+                    )
+                    .bind(Arg::Text(text.to_string()))
+                    .push("))");
                 }
             }
         }
@@ -261,7 +267,9 @@ impl Desk {
 pub(crate) async fn insert_search_doc(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, title: &str) -> Result<(), sqlx::Error> {
     let sql = match backend {
         Backend::Sqlite => "INSERT INTO ticket_search (rowid, title, body) VALUES ($1, $2, '')",
-        Backend::Postgres => "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv) VALUES ($1, to_tsvector('simple', $2), ''::tsvector)",
+        Backend::Postgres => {
+            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv) VALUES ($1, to_tsvector('simple', $2), ''::tsvector)"
+        }
     };
     sqlx::query(sql).bind(ticket_id).bind(title).execute(conn).await?;
     Ok(())

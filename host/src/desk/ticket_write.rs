@@ -26,7 +26,13 @@ struct Resolved {
 
 /// Looks up a catalogue entry by id or name; records a problem under `field` when
 /// it is unknown or invalid.
-async fn resolve(conn: &mut AnyConnection, kind: CatalogKind, wanted: &Ref, field: &str, problems: &mut Problems) -> Result<Option<Resolved>, DeskError> {
+async fn resolve(
+    conn: &mut AnyConnection,
+    kind: CatalogKind,
+    wanted: &Ref,
+    field: &str,
+    problems: &mut Problems,
+) -> Result<Option<Resolved>, DeskError> {
     let table = match kind {
         CatalogKind::Queue => "queues",
         CatalogKind::State => "states",
@@ -100,8 +106,16 @@ fn check_title(problems: &mut Problems, title: &str) {
 /// Schedules the job that acts when a pending time passes.
 async fn schedule_pending(conn: &mut AnyConnection, ticket_id: i64, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let due = to_micros(until);
-    enqueue(conn, &NewJob { kind: PENDING_DUE.into(), payload: json!({ "ticket_id": ticket_id, "pending_until": due }), run_at: Some(due), max_attempts: None })
-        .await?;
+    enqueue(
+        conn,
+        &NewJob {
+            kind: PENDING_DUE.into(),
+            payload: json!({ "ticket_id": ticket_id, "pending_until": due }),
+            run_at: Some(due),
+            max_attempts: None,
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -148,10 +162,19 @@ impl Desk {
             Some(q) => resolve(conn, CatalogKind::Queue, &Ref::Name(q.clone()), "queue", &mut problems).await?,
             None => None,
         };
-        let state = resolve(conn, CatalogKind::State, &Ref::Name(input.state.clone().unwrap_or_else(|| "new".into())), "state", &mut problems).await?;
-        let priority = resolve(conn, CatalogKind::Priority, &input.priority.clone().unwrap_or(Ref::Id(3)), "priority", &mut problems).await?;
-        let ticket_type =
-            resolve(conn, CatalogKind::Type, &Ref::Name(input.ticket_type.clone().unwrap_or_else(|| "Unclassified".into())), "type", &mut problems).await?;
+        let state =
+            resolve(conn, CatalogKind::State, &Ref::Name(input.state.clone().unwrap_or_else(|| "new".into())), "state", &mut problems)
+                .await?;
+        let priority =
+            resolve(conn, CatalogKind::Priority, &input.priority.clone().unwrap_or(Ref::Id(3)), "priority", &mut problems).await?;
+        let ticket_type = resolve(
+            conn,
+            CatalogKind::Type,
+            &Ref::Name(input.ticket_type.clone().unwrap_or_else(|| "Unclassified".into())),
+            "type",
+            &mut problems,
+        )
+        .await?;
         let owner = match &input.owner {
             Some(o) => resolve_agent(conn, o, "owner", &mut problems).await?,
             None => None,
@@ -212,14 +235,16 @@ impl Desk {
             schedule_pending(conn, id, until).await?;
         }
         if let Some((token, key, hash)) = &input.idempotency {
-            let stored = sqlx::query("INSERT INTO idempotency_keys (token_id, key, request_hash, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(*token)
-                .bind(key.as_str())
-                .bind(hash.as_str())
-                .bind(id)
-                .bind(now)
-                .execute(&mut *conn)
-                .await;
+            let stored = sqlx::query(
+                "INSERT INTO idempotency_keys (token_id, key, request_hash, ticket_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(*token)
+            .bind(key.as_str())
+            .bind(hash.as_str())
+            .bind(id)
+            .bind(now)
+            .execute(&mut *conn)
+            .await;
             if let Err(err) = stored {
                 if is_unique_violation(&err) {
                     drop(tx);
@@ -252,7 +277,8 @@ impl Desk {
             return Err(DeskError::invalid("Idempotency-Key", "this key was already used for a different request"));
         }
         let ticket = self.ticket_get(actor, row.try_get(1)?).await?;
-        let first: i64 = sqlx::query_scalar("SELECT MIN(id) FROM articles WHERE ticket_id = $1").bind(ticket.id).fetch_one(self.db().pool()).await?;
+        let first: i64 =
+            sqlx::query_scalar("SELECT MIN(id) FROM articles WHERE ticket_id = $1").bind(ticket.id).fetch_one(self.db().pool()).await?;
         let article = self.article_get(&Actor::System, ticket.id, first).await?;
         Ok(Some(CreatedTicket { ticket, article, replayed: true }))
     }
@@ -274,7 +300,13 @@ impl Desk {
         let mut changes: Vec<(&str, &str, Option<String>, Option<String>, Arg)> = Vec::new();
         if let Some(title) = &update.title {
             if title.trim() != current.title {
-                changes.push(("title", "title", Some(current.title.clone()), Some(title.trim().to_string()), Arg::Text(title.trim().to_string())));
+                changes.push((
+                    "title",
+                    "title",
+                    Some(current.title.clone()),
+                    Some(title.trim().to_string()),
+                    Arg::Text(title.trim().to_string()),
+                ));
             }
         }
         if let Some(q) = &update.queue {
@@ -338,7 +370,13 @@ impl Desk {
                 check_company(conn, c, &mut problems).await?;
             }
             if *cc != current.customer_company {
-                changes.push(("customer_company", "customer_company", current.customer_company.clone(), cc.clone(), Arg::OptText(cc.clone())));
+                changes.push((
+                    "customer_company",
+                    "customer_company",
+                    current.customer_company.clone(),
+                    cc.clone(),
+                    Arg::OptText(cc.clone()),
+                ));
             }
         }
         let mut pending_until = match &update.pending_until {
@@ -355,7 +393,13 @@ impl Desk {
         problems.finish()?;
         if pending_until != current.pending_until {
             let show = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            changes.push(("pending_until", "pending_until", show(current.pending_until), show(pending_until), Arg::OptInt(pending_until.map(to_micros))));
+            changes.push((
+                "pending_until",
+                "pending_until",
+                show(current.pending_until),
+                show(pending_until),
+                Arg::OptInt(pending_until.map(to_micros)),
+            ));
         }
         if changes.is_empty() && values.is_empty() {
             return Ok(current);
@@ -375,7 +419,8 @@ impl Desk {
             let old = current.dynamic_fields.get(&def.name).map(|v| v.to_string());
             let new = (!items.is_empty()).then(|| def.items_to_value(items).to_string());
             if old != new {
-                record(conn, id, "field_changed", Some(&format!("dynamic_fields.{}", def.name)), old.as_deref(), new.as_deref(), &label).await?;
+                record(conn, id, "field_changed", Some(&format!("dynamic_fields.{}", def.name)), old.as_deref(), new.as_deref(), &label)
+                    .await?;
             }
         }
         write_values(conn, id, &values).await?;

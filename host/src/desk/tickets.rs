@@ -223,10 +223,7 @@ impl Desk {
         let mut conn = self.db().conn().await?;
         let mut sql = Sql::new(TICKET_SELECT);
         sql.push(" WHERE t.id = ").bind(Arg::Int(id));
-        let ticket = load_tickets(&mut conn, &sql)
-            .await?
-            .pop()
-            .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        let ticket = load_tickets(&mut conn, &sql).await?.pop().ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
         self.access_of(actor, &ticket).require_read()?;
         Ok(ticket)
     }
@@ -234,10 +231,8 @@ impl Desk {
     /// Reads a ticket by its human number.
     pub async fn ticket_get_by_number(&self, actor: &Actor, number: &str) -> Result<Ticket, DeskError> {
         actor.require_not_integration()?;
-        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1")
-            .bind(number)
-            .fetch_optional(self.db().pool())
-            .await?;
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number).fetch_optional(self.db().pool()).await?;
         let id = id.ok_or(DeskError::NotFound { what: "ticket", id: number.to_string() })?;
         self.ticket_get(actor, id).await
     }

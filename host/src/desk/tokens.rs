@@ -140,7 +140,9 @@ impl Desk {
         let mut tx = self.db().begin_write().await?;
         let (mut agent_id, mut customer_id) = (None, None);
         match (role, &input.user) {
-            (Some(TokenRole::Admin), None) => agent_id = sqlx::query_scalar("SELECT id FROM agents WHERE login = 'admin'").fetch_optional(&mut *tx.tx).await?,
+            (Some(TokenRole::Admin), None) => {
+                agent_id = sqlx::query_scalar("SELECT id FROM agents WHERE login = 'admin'").fetch_optional(&mut *tx.tx).await?
+            }
             (Some(TokenRole::Admin | TokenRole::Agent), Some(login)) => {
                 let row = sqlx::query("SELECT id, role FROM agents WHERE login = $1").bind(login).fetch_optional(&mut *tx.tx).await?;
                 match row {
@@ -156,7 +158,8 @@ impl Desk {
             }
             (Some(TokenRole::Agent), None) => problems.add("user", "an agent token needs --user LOGIN of an agent"),
             (Some(TokenRole::Customer), Some(login)) => {
-                customer_id = sqlx::query_scalar("SELECT id FROM customer_users WHERE login = $1").bind(login).fetch_optional(&mut *tx.tx).await?;
+                customer_id =
+                    sqlx::query_scalar("SELECT id FROM customer_users WHERE login = $1").bind(login).fetch_optional(&mut *tx.tx).await?;
                 if customer_id.is_none() {
                     problems.add("user", format!("unknown customer user '{login}'"));
                 }
@@ -169,7 +172,12 @@ impl Desk {
         let role = role.unwrap_or(TokenRole::Integration);
         let (id, secret) = insert_token(&mut tx.tx, input.name.trim(), role, agent_id, customer_id).await?;
         tx.commit().await?;
-        let info = self.token_list(actor).await?.into_iter().find(|t| t.id == id).ok_or(DeskError::NotFound { what: "token", id: id.to_string() })?;
+        let info = self
+            .token_list(actor)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or(DeskError::NotFound { what: "token", id: id.to_string() })?;
         Ok((info, secret))
     }
 
