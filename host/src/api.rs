@@ -126,7 +126,6 @@ macro_rules! list_dto {
         }
     };
 }
-pub(crate) use list_dto;
 
 mod admin;
 mod articles;

@@ -22,7 +22,7 @@ use crate::api::auth::Caller;
 use crate::api::error::{ApiError, Problem};
 use crate::api::json::{body_error, parse_json};
 use crate::api::path::ApiPath;
-use crate::api::{list_dto, AppState};
+use crate::api::AppState;
 use crate::desk::{Article, AttachmentInput, AttachmentMeta, NewArticle};
 
 /// An attachment sent as base64 inside JSON.

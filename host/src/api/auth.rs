@@ -9,11 +9,11 @@ use crate::api::AppState;
 use crate::desk::Actor;
 
 /// The authenticated caller of a request.
-pub struct Caller {
+pub(crate) struct Caller {
     /// The token's id (scopes Idempotency-Keys).
-    pub token_id: i64,
+    pub(crate) token_id: i64,
     /// Who acts, with its permissions.
-    pub actor: Actor,
+    pub(crate) actor: Actor,
 }
 
 impl FromRequestParts<AppState> for Caller {

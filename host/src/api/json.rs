@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer};
 use crate::api::error::ApiError;
 
 /// A JSON body whose errors are problem+json with the field named.
-pub struct ApiJson<T>(pub T);
+pub(crate) struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
 where
@@ -27,7 +27,7 @@ where
 }
 
 /// Maps a body read failure (e.g. over the size limit) to a problem.
-pub fn body_error(err: BytesRejection) -> ApiError {
+pub(crate) fn body_error(err: BytesRejection) -> ApiError {
     let status = err.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(status, "the request body is larger than the server accepts (max_request_bytes)")
@@ -37,7 +37,7 @@ pub fn body_error(err: BytesRejection) -> ApiError {
 }
 
 /// Parses a JSON body, checking the content type.
-pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<T, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let is_json = content_type.split(';').next().is_some_and(|m| {
         let m = m.trim().to_ascii_lowercase();
@@ -86,7 +86,7 @@ fn strip_position(message: &str) -> String {
 }
 
 /// Deserializes a field that may be absent (`None`), null (`Some(None)`) or set.
-pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

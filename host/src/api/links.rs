@@ -15,7 +15,7 @@ use crate::api::auth::Caller;
 use crate::api::error::{ApiError, Problem};
 use crate::api::json::ApiJson;
 use crate::api::path::ApiPath;
-use crate::api::{list_dto, AppState};
+use crate::api::AppState;
 use crate::desk::{LinkKind, TicketLink};
 
 /// A link.

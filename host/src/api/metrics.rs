@@ -12,7 +12,7 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Regi
 use crate::api::AppState;
 
 /// The metrics of one server.
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
@@ -20,7 +20,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Creates and registers the collectors.
-    pub fn new() -> Arc<Metrics> {
+    pub(crate) fn new() -> Arc<Metrics> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new("http_requests_total", "HTTP requests by method, route and status"),
@@ -40,7 +40,7 @@ impl Metrics {
 }
 
 /// Middleware recording every request.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let start = Instant::now();
@@ -52,7 +52,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// `GET /metrics`: the Prometheus text format.
-pub async fn render(State(state): State<AppState>) -> Response {
+pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let mut buffer = Vec::new();
     let encoder = TextEncoder::new();
     if let Err(err) = encoder.encode(&state.metrics.registry.gather(), &mut buffer) {

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::api::error::ApiError;
 
 /// Like axum's `Path`, with problem+json errors.
-pub struct ApiPath<T>(pub T);
+pub(crate) struct ApiPath<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for ApiPath<T>
 where

@@ -18,7 +18,7 @@ use crate::api::auth::Caller;
 use crate::api::error::{ApiError, Problem};
 use crate::api::json::{double_option, parse_json, ApiJson};
 use crate::api::path::ApiPath;
-use crate::api::{list_dto, AppState};
+use crate::api::AppState;
 use crate::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate};
 
 /// A priority given by id (1-5 by default) or by name.

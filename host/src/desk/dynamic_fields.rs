@@ -480,3 +480,69 @@ pub(crate) async fn read_values(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(field_type: FieldType, config: FieldConfig) -> DynamicField {
+        DynamicField {
+            id: 1,
+            name: "F".into(),
+            label: "F".into(),
+            object_type: ObjectType::Ticket,
+            field_type,
+            config,
+            valid: true,
+            created_at: Utc::now(),
+            changed_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn each_type_accepts_its_values_in_canonical_form() {
+        let values = FieldConfig { possible_values: vec!["a".into(), "b".into()], ..Default::default() };
+        let range = FieldConfig { min: Some(1), max: Some(10), ..Default::default() };
+        let cases = [
+            (field(FieldType::Text, FieldConfig::default()), json!("hello"), vec!["hello"]),
+            (field(FieldType::Textarea, FieldConfig::default()), json!("a\nb"), vec!["a\nb"]),
+            (field(FieldType::Dropdown, values.clone()), json!("b"), vec!["b"]),
+            (field(FieldType::Multiselect, values.clone()), json!(["b", "a", "b"]), vec!["b", "a"]),
+            (field(FieldType::Checkbox, FieldConfig::default()), json!(true), vec!["1"]),
+            (field(FieldType::Integer, range.clone()), json!(7), vec!["7"]),
+            (field(FieldType::Integer, range.clone()), json!("10"), vec!["10"]),
+            (field(FieldType::Date, FieldConfig::default()), json!("2026-02-28"), vec!["2026-02-28"]),
+            (field(FieldType::Datetime, FieldConfig::default()), json!("2026-11-29T12:00:00+01:00"), vec!["2026-11-29T11:00:00Z"]),
+            (field(FieldType::Text, FieldConfig::default()), json!(null), vec![]),
+        ];
+        for (def, value, expected) in cases {
+            let items = def.canonical_items(&value).unwrap_or_else(|e| panic!("{:?} {value}: {e}", def.field_type));
+            assert_eq!(items, expected, "{:?}", def.field_type);
+            if !items.is_empty() && def.field_type != FieldType::Multiselect {
+                assert_eq!(def.canonical_items(&def.items_to_value(&items)).expect("round trip"), items);
+            }
+        }
+    }
+
+    #[test]
+    fn each_type_rejects_what_does_not_fit() {
+        let values = FieldConfig { possible_values: vec!["a".into()], ..Default::default() };
+        let range = FieldConfig { min: Some(1), max: Some(10), ..Default::default() };
+        let cases = [
+            (field(FieldType::Text, FieldConfig::default()), json!("two\nlines")),
+            (field(FieldType::Text, FieldConfig { max_length: Some(3), ..Default::default() }), json!("long")),
+            (field(FieldType::Dropdown, values.clone()), json!("z")),
+            (field(FieldType::Multiselect, values.clone()), json!("a")),
+            (field(FieldType::Checkbox, FieldConfig::default()), json!("maybe")),
+            (field(FieldType::Integer, range.clone()), json!("abc")),
+            (field(FieldType::Integer, range.clone()), json!(11)),
+            (field(FieldType::Integer, FieldConfig::default()), json!(1.5)),
+            (field(FieldType::Date, FieldConfig::default()), json!("2026-13-45")),
+            (field(FieldType::Datetime, FieldConfig::default()), json!("yesterday")),
+        ];
+        for (def, value) in cases {
+            assert!(def.canonical_items(&value).is_err(), "{:?} accepted {value}", def.field_type);
+        }
+    }
+}

@@ -17,6 +17,21 @@ use crate::desk::tickets::{load_tickets, TICKET_SELECT};
 use crate::desk::time::{now_micros, to_micros};
 use crate::desk::{Actor, CreatedTicket, Desk, DeskError, NewTicket, QueuePermission, Ref, Ticket, TicketUpdate};
 
+/// One changed ticket column and its history entry.
+struct Change {
+    field: &'static str,
+    column: &'static str,
+    old: Option<String>,
+    new: Option<String>,
+    arg: Arg,
+}
+
+impl Change {
+    fn new(field: &'static str, column: &'static str, old: Option<String>, new: Option<String>, arg: Arg) -> Change {
+        Change { field, column, old, new, arg }
+    }
+}
+
 /// A resolved catalogue entry.
 struct Resolved {
     id: i64,
@@ -297,10 +312,10 @@ impl Desk {
         access.require_write(actor)?;
         let current = lock_ticket(conn, self.db().backend(), id).await?;
 
-        let mut changes: Vec<(&str, &str, Option<String>, Option<String>, Arg)> = Vec::new();
+        let mut changes: Vec<Change> = Vec::new();
         if let Some(title) = &update.title {
             if title.trim() != current.title {
-                changes.push((
+                changes.push(Change::new(
                     "title",
                     "title",
                     Some(current.title.clone()),
@@ -315,7 +330,7 @@ impl Desk {
                     return Err(DeskError::Forbidden(format!("no rw permission on queue '{}'", queue.name)));
                 }
                 if queue.id != current.queue_id {
-                    changes.push(("queue", "queue_id", Some(current.queue.clone()), Some(queue.name), Arg::Int(queue.id)));
+                    changes.push(Change::new("queue", "queue_id", Some(current.queue.clone()), Some(queue.name), Arg::Int(queue.id)));
                 }
             }
         }
@@ -327,21 +342,21 @@ impl Desk {
                 }
                 new_state_type = state.state_type.unwrap_or(StateType::Open);
                 if state.id != current.state_id {
-                    changes.push(("state", "state_id", Some(current.state.clone()), Some(state.name), Arg::Int(state.id)));
+                    changes.push(Change::new("state", "state_id", Some(current.state.clone()), Some(state.name), Arg::Int(state.id)));
                 }
             }
         }
         if let Some(p) = &update.priority {
             if let Some(priority) = resolve(conn, CatalogKind::Priority, p, "priority", &mut problems).await? {
                 if priority.id != current.priority_id {
-                    changes.push(("priority", "priority_id", Some(current.priority.clone()), Some(priority.name), Arg::Int(priority.id)));
+                    changes.push(Change::new("priority", "priority_id", Some(current.priority.clone()), Some(priority.name), Arg::Int(priority.id)));
                 }
             }
         }
         if let Some(t) = &update.ticket_type {
             if let Some(ty) = resolve(conn, CatalogKind::Type, &Ref::Name(t.clone()), "type", &mut problems).await? {
                 if ty.id != current.type_id {
-                    changes.push(("type", "type_id", Some(current.ticket_type.clone()), Some(ty.name), Arg::Int(ty.id)));
+                    changes.push(Change::new("type", "type_id", Some(current.ticket_type.clone()), Some(ty.name), Arg::Int(ty.id)));
                 }
             }
         }
@@ -355,14 +370,14 @@ impl Desk {
                     None => None,
                 };
                 if wanted != now_login {
-                    changes.push((field, column, now_login.clone(), wanted.clone(), Arg::OptInt(agent)));
+                    changes.push(Change::new(field, column, now_login.clone(), wanted.clone(), Arg::OptInt(agent)));
                 }
             }
         }
         if let Some(cu) = &update.customer_user {
             let cu = cu.clone().filter(|c| !c.trim().is_empty());
             if cu != current.customer_user {
-                changes.push(("customer_user", "customer_user", current.customer_user.clone(), cu.clone(), Arg::OptText(cu)));
+                changes.push(Change::new("customer_user", "customer_user", current.customer_user.clone(), cu.clone(), Arg::OptText(cu)));
             }
         }
         if let Some(cc) = &update.customer_company {
@@ -370,7 +385,7 @@ impl Desk {
                 check_company(conn, c, &mut problems).await?;
             }
             if *cc != current.customer_company {
-                changes.push((
+                changes.push(Change::new(
                     "customer_company",
                     "customer_company",
                     current.customer_company.clone(),
@@ -393,7 +408,7 @@ impl Desk {
         problems.finish()?;
         if pending_until != current.pending_until {
             let show = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            changes.push((
+            changes.push(Change::new(
                 "pending_until",
                 "pending_until",
                 show(current.pending_until),
@@ -406,14 +421,14 @@ impl Desk {
         }
         let mut sql = Sql::new("UPDATE tickets SET changed_at = ");
         sql.bind(Arg::Int(now_micros()));
-        for (_, column, _, _, arg) in &changes {
-            sql.push(&format!(", {column} = ")).bind(arg.clone());
+        for change in &changes {
+            sql.push(&format!(", {} = ", change.column)).bind(change.arg.clone());
         }
         sql.push(" WHERE id = ").bind(Arg::Int(id));
         sql.query().execute(&mut *conn).await?;
         let label = actor.label();
-        for (field, _, old, new, _) in &changes {
-            record(conn, id, "field_changed", Some(field), old.as_deref(), new.as_deref(), &label).await?;
+        for change in &changes {
+            record(conn, id, "field_changed", Some(change.field), change.old.as_deref(), change.new.as_deref(), &label).await?;
         }
         for (def, items) in &values {
             let old = current.dynamic_fields.get(&def.name).map(|v| v.to_string());

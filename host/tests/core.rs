@@ -1,0 +1,182 @@
+//! The ticket core without HTTP, on every backend: numbering under
+//! concurrency, atomic creates, permissions, search paging and the job queue.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+use common::each_backend;
+use serde_json::json;
+use switchboard::desk::{
+    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, JobStatus, NewArticle, NewJob, NewTicket, Ref, SortKey, TicketQuery,
+    TicketUpdate,
+};
+
+fn ticket(title: &str) -> NewTicket {
+    NewTicket {
+        title: title.into(),
+        queue: Some("Raw".into()),
+        article: NewArticle { body: format!("body of {title}"), ..Default::default() },
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_creates_get_fifty_distinct_numbers() {
+    each_backend(|db| async move {
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let desk = db.desk.clone();
+            tasks.push(tokio::spawn(async move { desk.ticket_create(&Actor::System, ticket(&format!("t{i}"))).await }));
+        }
+        let mut numbers = HashSet::new();
+        for task in tasks {
+            let created = task.await.expect("task").expect("create");
+            assert!(numbers.insert(created.ticket.number.clone()), "{}: duplicate number {}", db.name, created.ticket.number);
+            assert_eq!(created.ticket.number.len(), 16, "date + system id + 6-digit counter");
+        }
+        assert_eq!(numbers.len(), 50);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rejected_create_writes_nothing() {
+    each_backend(|db| async move {
+        let desk = &db.desk;
+        desk.dynamic_field_create(
+            &Actor::System,
+            DynamicFieldInput {
+                name: "Region".into(),
+                object_type: "ticket".into(),
+                field_type: "dropdown".into(),
+                config: Some(FieldConfig { possible_values: vec!["EU".into(), "US".into()], ..Default::default() }),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("field");
+        let mut bad = ticket("bad");
+        bad.dynamic_fields = BTreeMap::from([("Region".to_string(), json!("Mars"))]);
+        match desk.ticket_create(&Actor::System, bad).await {
+            Err(DeskError::Invalid(fields)) => assert_eq!(fields[0].field, "dynamic_fields.Region", "{}", db.name),
+            other => panic!("{}: expected a validation error, got {other:?}", db.name),
+        }
+        let mut bad_queue = ticket("bad queue");
+        bad_queue.queue = Some("Nope".into());
+        assert!(matches!(desk.ticket_create(&Actor::System, bad_queue).await, Err(DeskError::Invalid(_))));
+        let page = desk.ticket_search(&Actor::System, TicketQuery::default()).await.expect("search");
+        assert!(page.items.is_empty(), "{}: a rejected create left a ticket behind", db.name);
+        let mut good = ticket("good");
+        good.dynamic_fields = BTreeMap::from([("Region".to_string(), json!("EU"))]);
+        let created = desk.ticket_create(&Actor::System, good).await.expect("valid create");
+        assert_eq!(created.ticket.dynamic_fields["Region"], json!("EU"));
+        let found = desk
+            .ticket_search(&Actor::System, TicketQuery { dynamic_fields: vec![("Region".into(), "EU".into())], ..Default::default() })
+            .await
+            .expect("search by field");
+        assert_eq!(found.items.len(), 1);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn queue_permissions_limit_agents() {
+    each_backend(|db| async move {
+        let desk = &db.desk;
+        let agent = desk
+            .agent_create(
+                &Actor::System,
+                AgentInput { login: "ro-agent".into(), role: "agent".into(), permissions: Some(vec![("Raw".into(), "ro".into())]), ..Default::default() },
+            )
+            .await
+            .expect("agent");
+        let actor = Actor::Agent(desk.agent_actor(agent.id).await.expect("load").expect("valid"));
+        let created = desk.ticket_create(&Actor::System, ticket("visible")).await.expect("create");
+        let misc = desk.catalog_list(&Actor::System, CatalogKind::Queue).await.expect("queues").into_iter().find(|q| q.name == "Misc").expect("Misc");
+        let mut hidden = ticket("hidden");
+        hidden.queue = Some(misc.name.clone());
+        let hidden = desk.ticket_create(&Actor::System, hidden).await.expect("create");
+
+        assert!(desk.ticket_get(&actor, created.ticket.id).await.is_ok(), "ro can read");
+        let write = desk.ticket_update(&actor, created.ticket.id, TicketUpdate { title: Some("changed".into()), ..Default::default() }).await;
+        assert!(matches!(write, Err(DeskError::Forbidden(_))), "{}: ro must not write: {write:?}", db.name);
+        assert!(matches!(desk.ticket_get(&actor, hidden.ticket.id).await, Err(DeskError::Forbidden(_))));
+        assert!(matches!(desk.ticket_create(&actor, ticket("new")).await, Err(DeskError::Forbidden(_))));
+        let page = desk.ticket_search(&actor, TicketQuery::default()).await.expect("search");
+        assert_eq!(page.items.iter().map(|t| t.id).collect::<Vec<_>>(), vec![created.ticket.id], "search shows only readable queues");
+        let customer = Actor::Customer { login: "jane@example.com".into() };
+        assert!(matches!(desk.ticket_get(&customer, created.ticket.id).await, Err(DeskError::NotFound { .. })));
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cursor_paging_returns_every_ticket_once_in_order() {
+    each_backend(|db| async move {
+        let desk = &db.desk;
+        for i in 0..23 {
+            let mut t = ticket(&format!("page {i}"));
+            t.priority = Some(Ref::Id(1 + i % 5));
+            desk.ticket_create(&Actor::System, t).await.expect("create");
+        }
+        for sort in [(SortKey::Id, true), (SortKey::Priority, false), (SortKey::CreatedAt, true)] {
+            let mut seen = Vec::new();
+            let mut cursor = None;
+            loop {
+                let page = desk
+                    .ticket_search(&Actor::System, TicketQuery { sort: Some(sort), limit: Some(5), cursor: cursor.clone(), ..Default::default() })
+                    .await
+                    .expect("page");
+                seen.extend(page.items.iter().map(|t| (t.priority_id, t.id)));
+                match page.next_cursor {
+                    Some(c) => cursor = Some(c),
+                    None => break,
+                }
+            }
+            assert_eq!(seen.len(), 23, "{}: {sort:?}", db.name);
+            let unique: HashSet<_> = seen.iter().map(|(_, id)| *id).collect();
+            assert_eq!(unique.len(), 23, "{}: {sort:?} repeated a ticket", db.name);
+            if sort.0 == SortKey::Priority {
+                assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{}: priority order {seen:?}", db.name);
+            }
+        }
+        let text = desk.ticket_search(&Actor::System, TicketQuery { text: Some("body 7".into()), ..Default::default() }).await.expect("fts");
+        assert_eq!(text.items.len(), 1, "{}: full text", db.name);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failing_jobs_back_off_then_fail_visibly() {
+    each_backend(|db| async move {
+        let desk = &db.desk;
+        let id = desk.job_enqueue(NewJob { kind: "no.such.kind".into(), payload: json!({}), run_at: None, max_attempts: Some(2) }).await.expect("enqueue");
+        let claimed = desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
+        assert_eq!(claimed.len(), 1);
+        assert!(desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "a claimed job is not claimed twice");
+        desk.job_fail(&claimed[0], "w1", "boom").await.expect("fail");
+        let jobs = desk.job_list(&Actor::System, None, 10).await.expect("list");
+        let job = jobs.iter().find(|j| j.id == id).expect("job");
+        assert_eq!(job.status, JobStatus::Queued, "retried");
+        assert!(job.run_at > chrono::Utc::now(), "after a backoff");
+        assert!(desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "not before the backoff");
+
+        let id2 = desk.job_enqueue(NewJob { kind: "lease".into(), payload: json!({}), run_at: None, max_attempts: Some(1) }).await.expect("enqueue");
+        let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
+        assert_eq!(first[0].id, id2);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let again = desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
+        assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id2], "{}: an expired lease is claimed again", db.name);
+        desk.job_fail(&again[0], "w2", "still broken").await.expect("fail");
+        let failed = desk.job_list(&Actor::System, Some(JobStatus::Failed), 10).await.expect("list");
+        assert_eq!(failed[0].last_error.as_deref(), Some("still broken"));
+        db
+    })
+    .await;
+}
