@@ -87,6 +87,7 @@ pub fn app(desk: Desk, settings: ApiSettings) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::render))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(settings.max_request_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -109,6 +110,10 @@ async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError>
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database does not answer")
     })?;
     Ok("ready")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method; see /api/v1/openapi.json")
 }
 
 async fn not_found() -> ApiError {

@@ -1,4 +1,6 @@
-//! The `switchboard` command line: `serve`, `migrate` and `token`.
+//! The `switchboard` command line: `serve`, `migrate`, `token` and `plugin`.
+
+mod plugin;
 
 use std::time::Duration;
 
@@ -8,7 +10,7 @@ use tokio::net::TcpListener;
 use crate::api::ApiSettings;
 use crate::config::{CommonArgs, Config, ConfigError, ServeArgs};
 use crate::db::{Db, DbError};
-use crate::desk::{Actor, Desk, DeskError, DeskSettings, NewToken};
+use crate::desk::{Actor, Desk, DeskError, DeskSettings, NewToken, SecretBox};
 
 /// Switchboard: a helpdesk whose automation runs as sandboxed WebAssembly plugins.
 ///
@@ -32,6 +34,9 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Install, configure, run and manage WebAssembly plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,6 +85,12 @@ pub enum CliError {
     /// The server stopped with an I/O error.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
+    /// A plugin operation failed.
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
+    /// The command line itself is wrong.
+    #[error("{0}")]
+    Usage(String),
 }
 
 impl Cli {
@@ -107,15 +118,68 @@ impl Cli {
                 desk.bootstrap().await?;
                 token_command(&desk, command).await
             }
+            Command::Plugin(command) => {
+                let config = Config::resolve(&self.common, &ServeArgs::default())?;
+                let local = matches!(command, plugin::PluginCommand::Run { .. } | plugin::PluginCommand::New { .. });
+                let desk = if local { None } else { Some(open(&config).await?) };
+                if let Some(desk) = &desk {
+                    desk.bootstrap().await?;
+                }
+                let cache =
+                    if local { std::env::temp_dir().join("switchboard-plugin-cache") } else { config.data_dir.join("plugin-cache") };
+                let host = crate::plugin::PluginHost::new(desk.clone(), plugin_settings(&config, cache))?;
+                let result = plugin::run(command, desk, &host).await;
+                host.flush().await;
+                result
+            }
         }
     }
+}
+
+/// Plugin host settings from the configuration.
+fn plugin_settings(config: &Config, cache_dir: std::path::PathBuf) -> crate::plugin::PluginHostSettings {
+    crate::plugin::PluginHostSettings { cache_dir, require_signatures: config.require_signed_plugins, records_kept: 200 }
 }
 
 /// Opens and migrates the database.
 async fn open(config: &Config) -> Result<Desk, CliError> {
     let db = Db::connect(&config.database_url, config.sqlite_synchronous).await?;
     db.migrate().await?;
-    Ok(Desk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone() }))
+    let secrets = Some(SecretBox::new(&secret_key(config)?));
+    Ok(Desk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone(), secrets }))
+}
+
+/// The key that encrypts secrets at rest: `SWITCHBOARD_SECRET_KEY` (64 hex
+/// digits; give every node of a cluster the same) or `secret.key` in the data
+/// directory, created with mode 0600 on first use.
+fn secret_key(config: &Config) -> Result<[u8; 32], CliError> {
+    let parse = |text: &str, origin: &str| -> Result<[u8; 32], CliError> {
+        let bytes = hex::decode(text.trim()).ok().filter(|b| b.len() == 32);
+        let bytes = bytes.ok_or_else(|| ConfigError(format!("{origin}: the secret key must be 64 hex digits")))?;
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&bytes);
+        Ok(key)
+    };
+    if let Ok(text) = std::env::var("SWITCHBOARD_SECRET_KEY") {
+        return parse(&text, "SWITCHBOARD_SECRET_KEY");
+    }
+    let path = config.data_dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path.display().to_string()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&path)?;
+            std::io::Write::write_all(&mut file, hex::encode(key).as_bytes())?;
+            Ok(key)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 async fn serve_command(config: Config) -> Result<(), CliError> {

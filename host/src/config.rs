@@ -28,6 +28,9 @@ pub struct CommonArgs {
     /// Two-digit system id put into every ticket number [default: 10].
     #[arg(long, global = true, env = "SWITCHBOARD_SYSTEM_ID", value_name = "N")]
     pub system_id: Option<u32>,
+    /// Refuse plugins that are not signed by a trusted key.
+    #[arg(long, global = true, env = "SWITCHBOARD_REQUIRE_SIGNED_PLUGINS")]
+    pub require_signed_plugins: bool,
 }
 
 /// Settings only the server needs.
@@ -59,6 +62,7 @@ struct FileConfig {
     max_request_bytes: Option<usize>,
     job_poll_interval_ms: Option<u64>,
     default_queue: Option<String>,
+    require_signed_plugins: Option<bool>,
 }
 
 /// A configuration problem, naming the setting or file.
@@ -85,6 +89,8 @@ pub struct Config {
     pub job_poll_interval_ms: u64,
     /// Default queue name.
     pub default_queue: String,
+    /// Only signed plugins may be installed.
+    pub require_signed_plugins: bool,
 }
 
 impl Config {
@@ -119,6 +125,7 @@ impl Config {
             max_request_bytes,
             job_poll_interval_ms,
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
+            require_signed_plugins: common.require_signed_plugins || file.require_signed_plugins.unwrap_or(false),
         })
     }
 }

@@ -17,7 +17,10 @@ mod history;
 mod jobs;
 mod links;
 mod pending;
+mod plugin_kv;
+mod plugins;
 mod search;
+mod secrets;
 mod seed;
 mod ticket_number;
 mod ticket_write;
@@ -39,7 +42,10 @@ pub use error::{DeskError, FieldError};
 pub use history::HistoryEntry;
 pub use jobs::{backoff, Job, JobStatus, NewJob, PENDING_DUE};
 pub use links::{LinkKind, TicketLink};
+pub use plugin_kv::KvError;
+pub use plugins::{HttpAuditRecord, InvocationRecord, NewPluginVersion, PluginConfigValue, PluginSummary, PluginVersion};
 pub use search::{SortKey, TicketPage, TicketQuery};
+pub use secrets::SecretBox;
 pub use seed::Bootstrap;
 pub use tickets::{CreatedTicket, NewTicket, Ref, Ticket, TicketUpdate};
 pub use time::{from_micros, now_micros, to_micros};
@@ -52,11 +58,13 @@ pub struct DeskSettings {
     pub system_id: u32,
     /// Queue that tickets land in when the caller names none.
     pub default_queue: String,
+    /// Encrypts secrets at rest; without it secrets cannot be stored.
+    pub secrets: Option<SecretBox>,
 }
 
 impl Default for DeskSettings {
     fn default() -> Self {
-        DeskSettings { system_id: 10, default_queue: "Raw".to_string() }
+        DeskSettings { system_id: 10, default_queue: "Raw".to_string(), secrets: None }
     }
 }
 
@@ -85,5 +93,10 @@ impl Desk {
     /// The core settings.
     pub fn settings(&self) -> &DeskSettings {
         &self.inner.settings
+    }
+
+    /// The box that seals secrets, if a key is configured.
+    pub fn secrets(&self) -> Option<&SecretBox> {
+        self.inner.settings.secrets.as_ref()
     }
 }

@@ -14,5 +14,6 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod desk;
+pub mod plugin;
 pub mod server;
 pub mod worker;

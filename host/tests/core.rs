@@ -9,8 +9,8 @@ use std::time::Duration;
 use common::each_backend;
 use serde_json::json;
 use switchboard::desk::{
-    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, JobStatus, NewArticle, NewJob, NewTicket, Ref, SortKey, TicketQuery,
-    TicketUpdate,
+    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, JobStatus, NewArticle, NewJob, NewTicket, Ref, SortKey,
+    TicketQuery, TicketUpdate,
 };
 
 fn ticket(title: &str) -> NewTicket {
@@ -90,19 +90,31 @@ async fn queue_permissions_limit_agents() {
         let agent = desk
             .agent_create(
                 &Actor::System,
-                AgentInput { login: "ro-agent".into(), role: "agent".into(), permissions: Some(vec![("Raw".into(), "ro".into())]), ..Default::default() },
+                AgentInput {
+                    login: "ro-agent".into(),
+                    role: "agent".into(),
+                    permissions: Some(vec![("Raw".into(), "ro".into())]),
+                    ..Default::default()
+                },
             )
             .await
             .expect("agent");
         let actor = Actor::Agent(desk.agent_actor(agent.id).await.expect("load").expect("valid"));
         let created = desk.ticket_create(&Actor::System, ticket("visible")).await.expect("create");
-        let misc = desk.catalog_list(&Actor::System, CatalogKind::Queue).await.expect("queues").into_iter().find(|q| q.name == "Misc").expect("Misc");
+        let misc = desk
+            .catalog_list(&Actor::System, CatalogKind::Queue)
+            .await
+            .expect("queues")
+            .into_iter()
+            .find(|q| q.name == "Misc")
+            .expect("Misc");
         let mut hidden = ticket("hidden");
         hidden.queue = Some(misc.name.clone());
         let hidden = desk.ticket_create(&Actor::System, hidden).await.expect("create");
 
         assert!(desk.ticket_get(&actor, created.ticket.id).await.is_ok(), "ro can read");
-        let write = desk.ticket_update(&actor, created.ticket.id, TicketUpdate { title: Some("changed".into()), ..Default::default() }).await;
+        let write =
+            desk.ticket_update(&actor, created.ticket.id, TicketUpdate { title: Some("changed".into()), ..Default::default() }).await;
         assert!(matches!(write, Err(DeskError::Forbidden(_))), "{}: ro must not write: {write:?}", db.name);
         assert!(matches!(desk.ticket_get(&actor, hidden.ticket.id).await, Err(DeskError::Forbidden(_))));
         assert!(matches!(desk.ticket_create(&actor, ticket("new")).await, Err(DeskError::Forbidden(_))));
@@ -129,7 +141,10 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
             let mut cursor = None;
             loop {
                 let page = desk
-                    .ticket_search(&Actor::System, TicketQuery { sort: Some(sort), limit: Some(5), cursor: cursor.clone(), ..Default::default() })
+                    .ticket_search(
+                        &Actor::System,
+                        TicketQuery { sort: Some(sort), limit: Some(5), cursor: cursor.clone(), ..Default::default() },
+                    )
                     .await
                     .expect("page");
                 seen.extend(page.items.iter().map(|t| (t.priority_id, t.id)));
@@ -145,7 +160,8 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
                 assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{}: priority order {seen:?}", db.name);
             }
         }
-        let text = desk.ticket_search(&Actor::System, TicketQuery { text: Some("body 7".into()), ..Default::default() }).await.expect("fts");
+        let text =
+            desk.ticket_search(&Actor::System, TicketQuery { text: Some("body 7".into()), ..Default::default() }).await.expect("fts");
         assert_eq!(text.items.len(), 1, "{}: full text", db.name);
         db
     })
@@ -156,7 +172,10 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
 async fn failing_jobs_back_off_then_fail_visibly() {
     each_backend(|db| async move {
         let desk = &db.desk;
-        let id = desk.job_enqueue(NewJob { kind: "no.such.kind".into(), payload: json!({}), run_at: None, max_attempts: Some(2) }).await.expect("enqueue");
+        let id = desk
+            .job_enqueue(NewJob { kind: "no.such.kind".into(), payload: json!({}), run_at: None, max_attempts: Some(2) })
+            .await
+            .expect("enqueue");
         let claimed = desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(claimed.len(), 1);
         assert!(desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "a claimed job is not claimed twice");
@@ -167,7 +186,10 @@ async fn failing_jobs_back_off_then_fail_visibly() {
         assert!(job.run_at > chrono::Utc::now(), "after a backoff");
         assert!(desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "not before the backoff");
 
-        let id2 = desk.job_enqueue(NewJob { kind: "lease".into(), payload: json!({}), run_at: None, max_attempts: Some(1) }).await.expect("enqueue");
+        let id2 = desk
+            .job_enqueue(NewJob { kind: "lease".into(), payload: json!({}), run_at: None, max_attempts: Some(1) })
+            .await
+            .expect("enqueue");
         let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first[0].id, id2);
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -236,10 +236,13 @@ CREATE INDEX jobs_due ON jobs(status, run_at);
 CREATE TABLE ticket_search (
     ticket_id   BIGINT PRIMARY KEY REFERENCES tickets(id),
     title_tsv   TSVECTOR NOT NULL,
-    body_tsv    TSVECTOR NOT NULL
+    body_tsv    TSVECTOR NOT NULL,
+    -- Only customer-visible articles: customers' searches never match internal notes.
+    public_tsv  TSVECTOR NOT NULL
 );
 -- Queries match (title_tsv || body_tsv): words may be spread over title and articles.
 CREATE INDEX ticket_search_document ON ticket_search USING GIN ((title_tsv || body_tsv));
+CREATE INDEX ticket_search_public ON ticket_search USING GIN ((title_tsv || public_tsv));
 
 -- Ticket numbers draw from a sequence: no row lock serialises concurrent creates.
 CREATE SEQUENCE ticket_number_seq;

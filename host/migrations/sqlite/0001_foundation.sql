@@ -233,4 +233,5 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_due ON jobs(status, run_at);
 
 -- Full-text search: one row per ticket, rowid = ticket id.
-CREATE VIRTUAL TABLE ticket_search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2');
+-- `public_body` holds only customer-visible articles, so customers' searches never match internal notes.
+CREATE VIRTUAL TABLE ticket_search USING fts5(title, body, public_body, tokenize = 'unicode61 remove_diacritics 2');

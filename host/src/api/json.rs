@@ -26,6 +26,17 @@ where
     }
 }
 
+/// The raw request body, with problem+json errors (e.g. 413 over the limit).
+pub(crate) struct RawBody(pub(crate) Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(body_error)
+    }
+}
+
 /// Maps a body read failure (e.g. over the size limit) to a problem.
 pub(crate) fn body_error(err: BytesRejection) -> ApiError {
     let status = err.status();

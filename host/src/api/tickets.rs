@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -16,7 +15,7 @@ use utoipa_axum::routes;
 use crate::api::articles::{ArticleDto, ArticleInputDto};
 use crate::api::auth::Caller;
 use crate::api::error::{ApiError, Problem};
-use crate::api::json::{double_option, parse_json, ApiJson};
+use crate::api::json::{double_option, parse_json, ApiJson, RawBody};
 use crate::api::path::ApiPath;
 use crate::api::AppState;
 use crate::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate};
@@ -252,7 +251,7 @@ async fn create_ticket(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<TicketCreatedDto>), ApiError> {
     let dto: TicketCreateDto = parse_json(&headers, &body)?;
     let idempotency = match headers.get("idempotency-key") {

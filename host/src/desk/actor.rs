@@ -57,6 +57,14 @@ pub enum Actor {
         /// The customer user's login.
         login: String,
     },
+    /// A plugin applying its changes: acts with system rights, recorded under
+    /// its name and version.
+    Plugin {
+        /// Plugin name.
+        name: String,
+        /// Plugin version.
+        version: String,
+    },
     /// An integration token: allowed only what a feature grants it explicitly.
     Integration {
         /// The token name, for history entries.
@@ -71,6 +79,7 @@ impl Actor {
             Actor::System => "system".to_string(),
             Actor::Agent(a) => format!("agent:{}", a.login),
             Actor::Customer { login } => format!("customer:{login}"),
+            Actor::Plugin { name, version } => format!("plugin:{name}@{version}"),
             Actor::Integration { name } => format!("integration:{name}"),
         }
     }
@@ -96,7 +105,7 @@ impl Actor {
     /// Refuses anyone but agents, admins and the system (catalogue reads).
     pub fn require_staff(&self) -> Result<(), DeskError> {
         match self {
-            Actor::System | Actor::Agent(_) => Ok(()),
+            Actor::System | Actor::Agent(_) | Actor::Plugin { .. } => Ok(()),
             _ => Err(DeskError::Forbidden("this needs an agent or admin token".into())),
         }
     }
@@ -112,7 +121,7 @@ impl Actor {
     /// The permission this actor has on `queue_id` (`None`: no access).
     pub fn queue_permission(&self, queue_id: i64) -> Option<QueuePermission> {
         match self {
-            Actor::System => Some(QueuePermission::Rw),
+            Actor::System | Actor::Plugin { .. } => Some(QueuePermission::Rw),
             Actor::Agent(a) if a.admin => Some(QueuePermission::Rw),
             Actor::Agent(a) => a.queues.get(&queue_id).copied(),
             _ => None,
@@ -123,7 +132,7 @@ impl Actor {
     pub fn readable_queues(&self) -> Option<Vec<i64>> {
         match self {
             Actor::Agent(a) if !a.admin => Some(a.queues.keys().copied().collect()),
-            Actor::System | Actor::Agent(_) => None,
+            Actor::System | Actor::Agent(_) | Actor::Plugin { .. } => None,
             _ => Some(Vec::new()),
         }
     }

@@ -239,7 +239,7 @@ impl Desk {
         };
         let default_sender = match actor {
             Actor::Customer { .. } => SenderType::Customer,
-            Actor::System | Actor::Integration { .. } => SenderType::System,
+            Actor::System | Actor::Integration { .. } | Actor::Plugin { .. } => SenderType::System,
             Actor::Agent(_) => SenderType::Agent,
         };
         let sender_type = match (actor, input.sender_type.as_deref()) {
@@ -394,7 +394,7 @@ pub(crate) async fn insert_article(
     }
     write_values(conn, id, &article.dynamic).await?;
     let text = format!("{}\n{}", a.subject.unwrap_or_default(), a.body);
-    append_search_body(conn, backend, ticket_id, &text).await?;
+    append_search_body(conn, backend, ticket_id, &text, article.visible).await?;
     Ok(id)
 }
 

@@ -171,16 +171,17 @@ impl Desk {
             .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| DeskError::Conflict("no state of type merged is configured".into()))?;
-        let moved: Vec<(String, String)> = sqlx::query("SELECT subject, body FROM articles WHERE ticket_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
+        let moved: Vec<(String, String, bool)> =
+            sqlx::query("SELECT subject, body, visible_for_customer FROM articles WHERE ticket_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, crate::db::get_bool(r, "visible_for_customer")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
         sqlx::query("UPDATE articles SET ticket_id = $1 WHERE ticket_id = $2").bind(into).bind(id).execute(&mut *conn).await?;
-        for (subject, body) in moved {
-            append_search_body(conn, self.db().backend(), into, &format!("{subject}\n{body}")).await?;
+        for (subject, body, public) in moved {
+            append_search_body(conn, self.db().backend(), into, &format!("{subject}\n{body}"), public).await?;
         }
         let now = now_micros();
         sqlx::query("UPDATE tickets SET state_id = $1, merged_into = $2, pending_until = NULL, changed_at = $3 WHERE id = $4")

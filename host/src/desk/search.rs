@@ -210,19 +210,20 @@ impl Desk {
             }
         }
         if let Some(text) = query.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let customer = matches!(actor, Actor::Customer { .. });
             match self.db().backend() {
                 Backend::Sqlite => {
                     let words: Vec<String> = text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+                    let columns = if customer { "{title public_body}" } else { "{title body}" };
                     sql.push(" AND t.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ")
-                        .bind(Arg::Text(words.join(" ")))
+                        .bind(Arg::Text(format!("{columns}: ({})", words.join(" "))))
                         .push(")");
                 }
                 Backend::Postgres => {
-                    sql.push(
-                        " AND t.id IN (SELECT ticket_id FROM ticket_search WHERE (title_tsv || body_tsv) @@ plainto_tsquery('simple', ",
-                    )
-                    .bind(Arg::Text(text.to_string()))
-                    .push("))");
+                    let document = if customer { "(title_tsv || public_tsv)" } else { "(title_tsv || body_tsv)" };
+                    sql.push(&format!(" AND t.id IN (SELECT ticket_id FROM ticket_search WHERE {document} @@ plainto_tsquery('simple', "))
+                        .bind(Arg::Text(text.to_string()))
+                        .push("))");
                 }
             }
         }
@@ -266,20 +267,31 @@ impl Desk {
 /// Creates the full-text row of a new ticket.
 pub(crate) async fn insert_search_doc(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, title: &str) -> Result<(), sqlx::Error> {
     let sql = match backend {
-        Backend::Sqlite => "INSERT INTO ticket_search (rowid, title, body) VALUES ($1, $2, '')",
+        Backend::Sqlite => "INSERT INTO ticket_search (rowid, title, body, public_body) VALUES ($1, $2, '', '')",
         Backend::Postgres => {
-            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv) VALUES ($1, to_tsvector('simple', $2), ''::tsvector)"
+            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) VALUES ($1, to_tsvector('simple', $2), ''::tsvector, ''::tsvector)"
         }
     };
     sqlx::query(sql).bind(ticket_id).bind(title).execute(conn).await?;
     Ok(())
 }
 
-/// Adds article text to a ticket's full-text row.
-pub(crate) async fn append_search_body(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, text: &str) -> Result<(), sqlx::Error> {
-    let sql = match backend {
-        Backend::Sqlite => "UPDATE ticket_search SET body = body || ' ' || $1 WHERE rowid = $2",
-        Backend::Postgres => "UPDATE ticket_search SET body_tsv = body_tsv || to_tsvector('simple', $1) WHERE ticket_id = $2",
+/// Adds article text to a ticket's full-text row (to the customer-visible
+/// part too when the article is visible to the customer).
+pub(crate) async fn append_search_body(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ticket_id: i64,
+    text: &str,
+    public: bool,
+) -> Result<(), sqlx::Error> {
+    let sql = match (backend, public) {
+        (Backend::Sqlite, false) => "UPDATE ticket_search SET body = body || ' ' || $1 WHERE rowid = $2",
+        (Backend::Sqlite, true) => "UPDATE ticket_search SET body = body || ' ' || $1, public_body = public_body || ' ' || $1 WHERE rowid = $2",
+        (Backend::Postgres, false) => "UPDATE ticket_search SET body_tsv = body_tsv || to_tsvector('simple', $1) WHERE ticket_id = $2",
+        (Backend::Postgres, true) => {
+            "UPDATE ticket_search SET body_tsv = body_tsv || to_tsvector('simple', $1), public_tsv = public_tsv || to_tsvector('simple', $1) WHERE ticket_id = $2"
+        }
     };
     sqlx::query(sql).bind(text).bind(ticket_id).execute(conn).await?;
     Ok(())

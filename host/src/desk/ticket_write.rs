@@ -300,8 +300,24 @@ impl Desk {
 
     /// Changes ticket fields in one transaction, writing one history entry per change.
     pub async fn ticket_update(&self, actor: &Actor, id: i64, update: TicketUpdate) -> Result<Ticket, DeskError> {
+        self.ticket_change(actor, id, update, Vec::new()).await
+    }
+
+    /// Changes ticket fields and adds notes, all in one transaction (what a
+    /// plugin's changes become).
+    pub async fn ticket_change(
+        &self,
+        actor: &Actor,
+        id: i64,
+        update: TicketUpdate,
+        notes: Vec<crate::desk::NewArticle>,
+    ) -> Result<Ticket, DeskError> {
         actor.require_staff()?;
         let mut problems = Problems::default();
+        let mut checked_notes = Vec::new();
+        for (i, note) in notes.into_iter().enumerate() {
+            checked_notes.push(self.check_article(actor, note, &format!("notes[{i}]"), &mut problems).await?);
+        }
         if let Some(title) = &update.title {
             check_title(&mut problems, title);
         }
@@ -349,7 +365,13 @@ impl Desk {
         if let Some(p) = &update.priority {
             if let Some(priority) = resolve(conn, CatalogKind::Priority, p, "priority", &mut problems).await? {
                 if priority.id != current.priority_id {
-                    changes.push(Change::new("priority", "priority_id", Some(current.priority.clone()), Some(priority.name), Arg::Int(priority.id)));
+                    changes.push(Change::new(
+                        "priority",
+                        "priority_id",
+                        Some(current.priority.clone()),
+                        Some(priority.name),
+                        Arg::Int(priority.id),
+                    ));
                 }
             }
         }
@@ -416,7 +438,7 @@ impl Desk {
                 Arg::OptInt(pending_until.map(to_micros)),
             ));
         }
-        if changes.is_empty() && values.is_empty() {
+        if changes.is_empty() && values.is_empty() && checked_notes.is_empty() {
             return Ok(current);
         }
         let mut sql = Sql::new("UPDATE tickets SET changed_at = ");
@@ -439,6 +461,10 @@ impl Desk {
             }
         }
         write_values(conn, id, &values).await?;
+        for note in checked_notes {
+            let article_id = insert_article(conn, self.db().backend(), id, note, &label).await?;
+            record(conn, id, "article_added", None, None, Some(&article_id.to_string()), &label).await?;
+        }
         if let Some(title) = &update.title {
             set_search_title(conn, self.db().backend(), id, title.trim()).await?;
         }

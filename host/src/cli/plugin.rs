@@ -1,0 +1,369 @@
+//! `switchboard plugin …`: install and manage plugins, run them locally, and
+//! apply script tasks and transition actions to tickets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use crate::cli::CliError;
+use crate::desk::{Actor, Desk};
+use crate::plugin::manifest::World;
+use crate::plugin::{LocalInput, PluginError, PluginHost};
+
+/// Plugin subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginCommand {
+    /// Install a component (or a new version of it) and make it active.
+    Install {
+        /// The component (.wasm).
+        file: PathBuf,
+        /// Its manifest [default: plugin.toml beside the file].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// A file holding the hex ed25519 signature of the component.
+        #[arg(long)]
+        signature: Option<PathBuf>,
+    },
+    /// List installed plugins.
+    List,
+    /// Show a plugin: manifest, capabilities, configuration keys and recent invocations.
+    Info {
+        /// Plugin name.
+        name: String,
+        /// How many recent invocations to show.
+        #[arg(long, default_value_t = 10)]
+        invocations: i64,
+    },
+    /// Enable a plugin (also lifts a suspension by the circuit breaker).
+    Enable {
+        /// Plugin name.
+        name: String,
+    },
+    /// Disable a plugin: callers skip it.
+    Disable {
+        /// Plugin name.
+        name: String,
+    },
+    /// Set configuration values: KEY=VALUE … (secrets are stored encrypted).
+    Config {
+        /// Plugin name.
+        name: String,
+        /// KEY=VALUE pairs.
+        #[arg(required = true)]
+        values: Vec<String>,
+    },
+    /// List a plugin's installed versions.
+    Versions {
+        /// Plugin name.
+        name: String,
+    },
+    /// Make an installed version active (upgrade or roll back).
+    Activate {
+        /// Plugin name.
+        name: String,
+        /// Version to run.
+        version: String,
+    },
+    /// Remove a plugin with all its versions, configuration and store.
+    Remove {
+        /// Plugin name.
+        name: String,
+    },
+    /// Run a script task or transition action on a ticket and apply its changes.
+    Apply {
+        /// Plugin name.
+        name: String,
+        /// Ticket number.
+        #[arg(long)]
+        ticket: String,
+        /// Parameters KEY=VALUE.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// Show the changes without applying them.
+        #[arg(long)]
+        test: bool,
+    },
+    /// Create a ready-to-build Rust plugin project.
+    New {
+        /// postmaster-filter, script-task, service-invoker or transition-action.
+        #[arg(long)]
+        world: String,
+        /// Project (and plugin) name.
+        name: String,
+        /// Where to create it.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run a component once, locally, without a server, and print what it did.
+    Run {
+        /// The component (.wasm).
+        file: PathBuf,
+        /// Its manifest [default: plugin.toml beside the file].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Input as JSON in the world's shape (may hold params, recorded http responses).
+        #[arg(long, conflicts_with_all = ["mail", "ticket_json"])]
+        input: Option<PathBuf>,
+        /// A mail (.eml) for postmaster filters.
+        #[arg(long)]
+        mail: Option<PathBuf>,
+        /// A ticket as the API returns it (optionally with "articles" and "params").
+        #[arg(long)]
+        ticket_json: Option<PathBuf>,
+        /// Configuration KEY=VALUE.
+        #[arg(long = "config")]
+        config: Vec<String>,
+        /// Let service invokers make real requests (granted hosts only).
+        #[arg(long)]
+        allow_http: bool,
+    },
+    /// Trust an ed25519 public key (64 hex digits) for plugin signatures.
+    TrustKey {
+        /// A name for the key.
+        name: String,
+        /// The public key, hex.
+        public_key: String,
+    },
+    /// Show the outbound HTTP audit log.
+    Audit {
+        /// Only this plugin.
+        name: Option<String>,
+        /// How many entries.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))
+}
+
+fn manifest_path(file: &Path, manifest: &Option<PathBuf>) -> PathBuf {
+    manifest.clone().unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).join("plugin.toml"))
+}
+
+fn pairs(values: &[String], what: &str) -> Result<Vec<(String, String)>, CliError> {
+    values
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.to_string()))
+                .ok_or_else(|| CliError::Usage(format!("{what} '{kv}' must be KEY=VALUE")))
+        })
+        .collect()
+}
+
+/// Runs a plugin subcommand. `desk` is `None` only for commands that need no database.
+pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &PluginHost) -> Result<(), CliError> {
+    let admin = Actor::System;
+    let need_desk = || desk.clone().ok_or_else(|| CliError::Usage("this command needs the database".into()));
+    match command {
+        PluginCommand::Install { file, manifest, signature } => {
+            let bytes = read(file)?;
+            let manifest_file = manifest_path(file, manifest);
+            let text = String::from_utf8(read(&manifest_file)?)
+                .map_err(|_| CliError::Usage(format!("{} is not UTF-8", manifest_file.display())))?;
+            let signature = match signature {
+                Some(p) => Some(String::from_utf8_lossy(&read(p)?).trim().to_string()),
+                None => None,
+            };
+            let report = host.install(&admin, bytes, &text, signature.as_deref()).await.map_err(|e| with_file(e, &manifest_file))?;
+            let s = &report.summary;
+            println!("installed {} {} ({}, sha256 {})", s.name, s.active_version, s.world, &s.sha256[..16]);
+            if report.capabilities.is_empty() {
+                println!("granted: nothing beyond logging, configuration and the clock");
+            } else {
+                println!("granted:");
+                for c in &report.capabilities {
+                    println!("  - {c}");
+                }
+            }
+            for c in &report.added_capabilities {
+                println!("NEW capability compared with the previous version: {c}");
+            }
+        }
+        PluginCommand::List => {
+            println!("{:<24} {:<10} {:<18} {:<9} status", "NAME", "VERSION", "WORLD", "FAILURES");
+            for p in need_desk()?.plugin_list(&admin).await? {
+                let status = match (&p.suspended_reason, p.enabled) {
+                    (Some(why), _) => format!("suspended: {why}"),
+                    (None, true) => "enabled".into(),
+                    (None, false) => "disabled".into(),
+                };
+                println!("{:<24} {:<10} {:<18} {:<9} {status}", p.name, p.active_version, p.world, p.consecutive_failures);
+            }
+        }
+        PluginCommand::Info { name, invocations } => {
+            let desk = need_desk()?;
+            let p = desk.plugin_get(&admin, name).await?;
+            println!("{} {} — {}", p.name, p.active_version, p.world);
+            println!("sha256: {}", p.sha256);
+            println!(
+                "status: {}",
+                if let Some(why) = &p.suspended_reason {
+                    format!("suspended: {why}")
+                } else if p.enabled {
+                    "enabled".into()
+                } else {
+                    "disabled".into()
+                }
+            );
+            println!("consecutive failures: {}", p.consecutive_failures);
+            println!("manifest:\n{}", p.manifest.trim_end());
+            let config = desk.plugin_config_values(name).await?;
+            if !config.is_empty() {
+                println!("configuration:");
+                for c in config {
+                    println!("  {} = {}", c.key, if c.secret { "(secret)".to_string() } else { c.value });
+                }
+            }
+            println!("recent invocations:");
+            for r in desk.plugin_invocations(&admin, name, *invocations).await? {
+                println!(
+                    "  {} {} {:>8} µs fuel {:>10} mem {:>6} KiB {}{}",
+                    r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.version,
+                    r.duration_us,
+                    r.fuel_used.unwrap_or(0),
+                    r.peak_memory / 1024,
+                    r.outcome,
+                    r.error.map(|e| format!(" — {}: {e}", r.error_kind.unwrap_or_default())).unwrap_or_default()
+                );
+            }
+        }
+        PluginCommand::Enable { name } | PluginCommand::Disable { name } => {
+            let enable = matches!(command, PluginCommand::Enable { .. });
+            let p = need_desk()?.plugin_set_enabled(&admin, name, enable).await?;
+            host.invalidate(name).await;
+            println!("{} {}", p.name, if enable { "enabled" } else { "disabled" });
+        }
+        PluginCommand::Config { name, values } => {
+            for (key, value) in pairs(values, "value")? {
+                host.configure(&admin, name, &key, &value).await?;
+                println!("set {name}.{key}");
+            }
+        }
+        PluginCommand::Versions { name } => {
+            let desk = need_desk()?;
+            let active = desk.plugin_get(&admin, name).await?.active_version;
+            for v in desk.plugin_versions(&admin, name).await? {
+                let mark = if v.version == active { "*" } else { " " };
+                println!(
+                    "{mark} {:<12} {} sha256 {} {}",
+                    v.version,
+                    v.installed_at.format("%Y-%m-%d %H:%M"),
+                    &v.sha256[..16],
+                    v.signed_by.map(|s| format!("signed by {s}")).unwrap_or_default()
+                );
+            }
+        }
+        PluginCommand::Activate { name, version } => {
+            let p = need_desk()?.plugin_activate(&admin, name, version).await?;
+            host.invalidate(name).await;
+            println!("{} now runs {}", p.name, p.active_version);
+        }
+        PluginCommand::Remove { name } => {
+            need_desk()?.plugin_remove(&admin, name).await?;
+            host.invalidate(name).await;
+            println!("removed {name}");
+        }
+        PluginCommand::Apply { name, ticket, params, test } => {
+            let desk = need_desk()?;
+            let t = desk.ticket_get_by_number(&admin, ticket).await?;
+            let run = host.apply_to_ticket(&admin, name, t.id, pairs(params, "param")?, *test).await?;
+            host.flush().await;
+            println!(
+                "{} {} on ticket {}: {} in {} µs",
+                run.report.plugin,
+                run.report.version,
+                t.number,
+                run.result.clone().unwrap_or_else(|| "done".into()),
+                run.report.duration_us
+            );
+            for c in &run.changes {
+                println!("  change: {c}");
+            }
+            println!(
+                "{}",
+                if run.applied {
+                    "changes applied"
+                } else if *test {
+                    "test mode: nothing changed"
+                } else {
+                    "no changes"
+                }
+            );
+        }
+        PluginCommand::New { world, name, dir } => {
+            let w = World::parse(world).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "unknown world '{world}'; use postmaster-filter, script-task, service-invoker or transition-action"
+                ))
+            })?;
+            let root = crate::plugin::template::create(dir, name, w).map_err(|e| CliError::Usage(e.to_string()))?;
+            println!("created {}; build it with: cd {} && cargo build --release", root.display(), root.display());
+        }
+        PluginCommand::Run { file, manifest, input, mail, ticket_json, config, allow_http } => {
+            let bytes = read(file)?;
+            let manifest_file = manifest_path(file, manifest);
+            let text = String::from_utf8(read(&manifest_file)?)
+                .map_err(|_| CliError::Usage(format!("{} is not UTF-8", manifest_file.display())))?;
+            let parse_json = |p: &PathBuf| -> Result<serde_json::Value, CliError> {
+                serde_json::from_slice(&read(p)?).map_err(|e| CliError::Usage(format!("{}: line {}: {e}", p.display(), e.line())))
+            };
+            let local = match (input, mail, ticket_json) {
+                (Some(p), _, _) => LocalInput::Json(parse_json(p)?),
+                (_, Some(p), _) => LocalInput::Mail(read(p)?),
+                (_, _, Some(p)) => LocalInput::TicketJson(parse_json(p)?),
+                _ => return Err(CliError::Usage("give --input FILE.json, --mail FILE.eml or --ticket-json FILE".into())),
+            };
+            let config: BTreeMap<String, String> = pairs(config, "config")?.into_iter().collect();
+            let (result, report) =
+                host.run_local(&bytes, &text, local, config, *allow_http).await.map_err(|e| with_file(e, &manifest_file))?;
+            match &result {
+                Ok(value) => println!("result:\n{}", serde_json::to_string_pretty(value).unwrap_or_default()),
+                Err(f) => println!("FAILED ({}): {}", f.kind, f.message),
+            }
+            println!("log:\n{}", if report.logs.is_empty() { "(empty)\n".to_string() } else { report.logs.clone() }.trim_end());
+            println!("duration: {} µs, fuel: {}, peak memory: {} KiB", report.duration_us, report.fuel_used, report.peak_memory / 1024);
+            if result.is_err() {
+                return Err(CliError::Usage("the plugin call failed".into()));
+            }
+        }
+        PluginCommand::TrustKey { name, public_key } => {
+            let ok = hex::decode(public_key.trim()).ok().filter(|k| k.len() == 32).is_some();
+            if !ok {
+                return Err(CliError::Usage("the public key must be 64 hex digits (32 bytes, ed25519)".into()));
+            }
+            need_desk()?.trusted_key_add(&admin, name, &public_key.trim().to_ascii_lowercase()).await?;
+            println!("trusting key '{name}' for plugin signatures");
+        }
+        PluginCommand::Audit { name, limit } => {
+            for r in need_desk()?.plugin_http_audit(&admin, name.as_deref(), *limit).await? {
+                println!(
+                    "{} {}@{} {} {}://{}:{} status {} {} B {} µs {}",
+                    r.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.plugin,
+                    r.version,
+                    r.method,
+                    r.scheme,
+                    r.host,
+                    r.port,
+                    r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                    r.bytes,
+                    r.duration_us,
+                    r.outcome
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn with_file(err: PluginError, manifest: &Path) -> CliError {
+    match err {
+        PluginError::Manifest(m) => CliError::Usage(format!("{}: {m}", manifest.display())),
+        other => CliError::Plugin(other),
+    }
+}

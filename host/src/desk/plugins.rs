@@ -1,0 +1,578 @@
+//! The plugin registry: installed plugins and versions, their configuration
+//! (secrets encrypted), key-value stores, invocation records and the HTTP
+//! audit log. Storage only: running plugins is the `plugin` module's job.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row};
+
+use crate::db::{get_bool, Arg, Sql};
+use crate::desk::time::{from_micros, now_micros};
+use crate::desk::{Actor, Desk, DeskError};
+
+/// An installed plugin and its active version.
+#[derive(Debug, Clone)]
+pub struct PluginSummary {
+    /// Unique name.
+    pub name: String,
+    /// The version that runs.
+    pub active_version: String,
+    /// Disabled plugins are never invoked.
+    pub enabled: bool,
+    /// Failures in a row (reset by a success).
+    pub consecutive_failures: i64,
+    /// Why the circuit breaker suspended it, if it did.
+    pub suspended_reason: Option<String>,
+    /// World of the active version.
+    pub world: String,
+    /// Manifest (TOML) of the active version.
+    pub manifest: String,
+    /// sha256 of the active component.
+    pub sha256: String,
+    /// Installed at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub changed_at: DateTime<Utc>,
+}
+
+/// One installed version.
+#[derive(Debug, Clone)]
+pub struct PluginVersion {
+    /// Plugin name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// sha256 of the component.
+    pub sha256: String,
+    /// World.
+    pub world: String,
+    /// Manifest (TOML).
+    pub manifest: String,
+    /// Name of the trusted key that signed it.
+    pub signed_by: Option<String>,
+    /// Installed at.
+    pub installed_at: DateTime<Utc>,
+}
+
+/// A version to install.
+#[derive(Debug, Clone)]
+pub struct NewPluginVersion {
+    /// Plugin name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// sha256 of the component, hex.
+    pub sha256: String,
+    /// World.
+    pub world: String,
+    /// Manifest text.
+    pub manifest: String,
+    /// The component bytes.
+    pub component: Vec<u8>,
+    /// Trusted key that signed it.
+    pub signed_by: Option<String>,
+}
+
+/// A stored configuration value.
+#[derive(Debug, Clone)]
+pub struct PluginConfigValue {
+    /// Key.
+    pub key: String,
+    /// Plain value (decrypted for secrets).
+    pub value: String,
+    /// Whether it is a secret (never shown or logged).
+    pub secret: bool,
+}
+
+/// One recorded invocation.
+#[derive(Debug, Clone)]
+pub struct InvocationRecord {
+    /// Record id (0 before it is stored).
+    pub id: i64,
+    /// Plugin name.
+    pub plugin: String,
+    /// Version.
+    pub version: String,
+    /// World.
+    pub world: String,
+    /// Exported function.
+    pub function: String,
+    /// Start time.
+    pub started_at: DateTime<Utc>,
+    /// Duration in microseconds.
+    pub duration_us: i64,
+    /// Fuel consumed, when metered.
+    pub fuel_used: Option<i64>,
+    /// Peak linear memory in bytes.
+    pub peak_memory: i64,
+    /// `ok`, `plugin_error` or `failed`.
+    pub outcome: String,
+    /// Kind of failure: trap, timeout, memory_limit, fuel, stack_overflow, output_too_large, …
+    pub error_kind: Option<String>,
+    /// The error message.
+    pub error: Option<String>,
+    /// The plugin's log lines (capped).
+    pub logs: String,
+}
+
+/// One outbound HTTP request of a plugin.
+#[derive(Debug, Clone)]
+pub struct HttpAuditRecord {
+    /// Plugin name.
+    pub plugin: String,
+    /// Version.
+    pub version: String,
+    /// Method.
+    pub method: String,
+    /// http or https.
+    pub scheme: String,
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: i64,
+    /// Response status, if any.
+    pub status: Option<i64>,
+    /// Response bytes read.
+    pub bytes: i64,
+    /// Duration in microseconds.
+    pub duration_us: i64,
+    /// `ok`, `denied: …` or `error: …`.
+    pub outcome: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+const SUMMARY: &str = "SELECT p.name, p.active_version, p.enabled, p.consecutive_failures, p.suspended_reason, p.created_at, p.changed_at, v.world, v.manifest, v.sha256 FROM plugins p JOIN plugin_versions v ON v.name = p.name AND v.version = p.active_version";
+
+fn summary_from_row(row: &AnyRow) -> Result<PluginSummary, sqlx::Error> {
+    Ok(PluginSummary {
+        name: row.try_get("name")?,
+        active_version: row.try_get("active_version")?,
+        enabled: get_bool(row, "enabled")?,
+        consecutive_failures: row.try_get("consecutive_failures")?,
+        suspended_reason: row.try_get("suspended_reason")?,
+        world: row.try_get("world")?,
+        manifest: row.try_get("manifest")?,
+        sha256: row.try_get("sha256")?,
+        created_at: from_micros(row.try_get("created_at")?),
+        changed_at: from_micros(row.try_get("changed_at")?),
+    })
+}
+
+fn not_found(name: &str) -> DeskError {
+    DeskError::NotFound { what: "plugin", id: name.to_string() }
+}
+
+impl Desk {
+    /// Stores a new version and makes it active (admin only). Installing the
+    /// same version with the same bytes again is a no-op; different bytes
+    /// under an existing version number are refused.
+    pub async fn plugin_install(&self, actor: &Actor, new: NewPluginVersion) -> Result<PluginSummary, DeskError> {
+        actor.require_admin()?;
+        let mut tx = self.db().begin_write().await?;
+        let existing: Option<String> =
+            sqlx::query_scalar::<Any, String>("SELECT sha256 FROM plugin_versions WHERE name = $1 AND version = $2")
+                .bind(&new.name)
+                .bind(&new.version)
+                .fetch_optional(&mut *tx.tx)
+                .await?;
+        let now = now_micros();
+        match existing {
+            Some(sha) if sha != new.sha256 => {
+                return Err(DeskError::Conflict(format!(
+                    "{} {} is already installed with different content; bump the version",
+                    new.name, new.version
+                )))
+            }
+            Some(_) => {}
+            None => {
+                sqlx::query(
+                    "INSERT INTO plugins (name, active_version, enabled, consecutive_failures, created_at, changed_at) VALUES ($1, $2, $3, 0, $4, $4) ON CONFLICT (name) DO NOTHING",
+                )
+                .bind(&new.name)
+                .bind(&new.version)
+                .bind(true)
+                .bind(now)
+                .execute(&mut *tx.tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO plugin_versions (name, version, sha256, world, manifest, component, signed_by, installed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&new.name)
+                .bind(&new.version)
+                .bind(&new.sha256)
+                .bind(&new.world)
+                .bind(&new.manifest)
+                .bind(new.component)
+                .bind(new.signed_by)
+                .bind(now)
+                .execute(&mut *tx.tx)
+                .await?;
+            }
+        }
+        sqlx::query(
+            "UPDATE plugins SET active_version = $1, consecutive_failures = 0, suspended_reason = NULL, changed_at = $2 WHERE name = $3",
+        )
+        .bind(&new.version)
+        .bind(now)
+        .bind(&new.name)
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await?;
+        self.plugin_get(actor, &new.name).await
+    }
+
+    /// Lists installed plugins (staff).
+    pub async fn plugin_list(&self, actor: &Actor) -> Result<Vec<PluginSummary>, DeskError> {
+        actor.require_staff()?;
+        let rows = sqlx::query(&format!("{SUMMARY} ORDER BY p.name")).fetch_all(self.db().pool()).await?;
+        Ok(rows.iter().map(summary_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Reads one plugin (staff).
+    pub async fn plugin_get(&self, actor: &Actor, name: &str) -> Result<PluginSummary, DeskError> {
+        actor.require_staff()?;
+        let row = sqlx::query(&format!("{SUMMARY} WHERE p.name = $1"))
+            .bind(name)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or_else(|| not_found(name))?;
+        Ok(summary_from_row(&row)?)
+    }
+
+    /// Lists the installed versions of a plugin, newest first (staff).
+    pub async fn plugin_versions(&self, actor: &Actor, name: &str) -> Result<Vec<PluginVersion>, DeskError> {
+        actor.require_staff()?;
+        let rows = sqlx::query("SELECT name, version, sha256, world, manifest, signed_by, installed_at FROM plugin_versions WHERE name = $1 ORDER BY installed_at DESC")
+            .bind(name)
+            .fetch_all(self.db().pool())
+            .await?;
+        if rows.is_empty() {
+            return Err(not_found(name));
+        }
+        rows.iter()
+            .map(|r| {
+                Ok(PluginVersion {
+                    name: r.try_get("name")?,
+                    version: r.try_get("version")?,
+                    sha256: r.try_get("sha256")?,
+                    world: r.try_get("world")?,
+                    manifest: r.try_get("manifest")?,
+                    signed_by: r.try_get("signed_by")?,
+                    installed_at: from_micros(r.try_get("installed_at")?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DeskError::from)
+    }
+
+    /// The component bytes of one version (for the plugin host).
+    pub async fn plugin_component(&self, name: &str, version: &str) -> Result<Vec<u8>, DeskError> {
+        sqlx::query_scalar::<Any, Vec<u8>>("SELECT component FROM plugin_versions WHERE name = $1 AND version = $2")
+            .bind(name)
+            .bind(version)
+            .fetch_optional(self.db().pool())
+            .await?
+            .ok_or_else(|| not_found(&format!("{name} {version}")))
+    }
+
+    /// Enables or disables a plugin (admin). Enabling also lifts a suspension.
+    pub async fn plugin_set_enabled(&self, actor: &Actor, name: &str, enabled: bool) -> Result<PluginSummary, DeskError> {
+        actor.require_admin()?;
+        let sql = if enabled {
+            "UPDATE plugins SET enabled = $1, consecutive_failures = 0, suspended_reason = NULL, changed_at = $2 WHERE name = $3"
+        } else {
+            "UPDATE plugins SET enabled = $1, changed_at = $2 WHERE name = $3"
+        };
+        self.plugin_write(sqlx::query(sql).bind(enabled).bind(now_micros()).bind(name), name).await?;
+        self.plugin_get(actor, name).await
+    }
+
+    /// Makes an installed version the active one: upgrade or rollback (admin).
+    pub async fn plugin_activate(&self, actor: &Actor, name: &str, version: &str) -> Result<PluginSummary, DeskError> {
+        actor.require_admin()?;
+        let known = self.plugin_versions(actor, name).await?;
+        if !known.iter().any(|v| v.version == version) {
+            let list: Vec<&str> = known.iter().map(|v| v.version.as_str()).collect();
+            return Err(DeskError::invalid("version", format!("{name} has no version {version}; installed: {}", list.join(", "))));
+        }
+        self.plugin_write(
+            sqlx::query("UPDATE plugins SET active_version = $1, consecutive_failures = 0, suspended_reason = NULL, changed_at = $2 WHERE name = $3")
+                .bind(version)
+                .bind(now_micros())
+                .bind(name),
+            name,
+        )
+        .await?;
+        self.plugin_get(actor, name).await
+    }
+
+    /// Removes a plugin with all its versions, configuration and store (admin).
+    pub async fn plugin_remove(&self, actor: &Actor, name: &str) -> Result<(), DeskError> {
+        actor.require_admin()?;
+        let mut tx = self.db().begin_write().await?;
+        for table in ["plugin_kv", "plugin_config", "plugin_versions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE name = $1")).bind(name).execute(&mut *tx.tx).await?;
+        }
+        let done = sqlx::query("DELETE FROM plugins WHERE name = $1").bind(name).execute(&mut *tx.tx).await?;
+        if done.rows_affected() == 0 {
+            return Err(not_found(name));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn plugin_write<'q>(&self, query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>, name: &str) -> Result<(), DeskError> {
+        let mut tx = self.db().begin_write().await?;
+        if query.execute(&mut *tx.tx).await?.rows_affected() == 0 {
+            return Err(not_found(name));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a configuration value (admin); secrets are stored encrypted.
+    pub async fn plugin_config_set(&self, actor: &Actor, name: &str, key: &str, value: &str, secret: bool) -> Result<(), DeskError> {
+        actor.require_admin()?;
+        let stored = if secret {
+            self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.seal(value)?
+        } else {
+            value.to_string()
+        };
+        let mut tx = self.db().begin_write().await?;
+        sqlx::query(
+            "INSERT INTO plugin_config (name, key, value, secret) VALUES ($1, $2, $3, $4) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value, secret = excluded.secret",
+        )
+        .bind(name)
+        .bind(key)
+        .bind(stored)
+        .bind(secret)
+        .execute(&mut *tx.tx)
+        .await
+        .map_err(|e| DeskError::from_write(e, &format!("plugin {name}")))?;
+        sqlx::query("UPDATE plugins SET changed_at = $1 WHERE name = $2").bind(now_micros()).bind(name).execute(&mut *tx.tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a configuration value (admin).
+    pub async fn plugin_config_unset(&self, actor: &Actor, name: &str, key: &str) -> Result<(), DeskError> {
+        actor.require_admin()?;
+        let mut tx = self.db().begin_write().await?;
+        sqlx::query("DELETE FROM plugin_config WHERE name = $1 AND key = $2").bind(name).bind(key).execute(&mut *tx.tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// All configuration values of a plugin, secrets decrypted (for the plugin host only).
+    pub async fn plugin_config_values(&self, name: &str) -> Result<Vec<PluginConfigValue>, DeskError> {
+        let rows = sqlx::query("SELECT key, value, secret FROM plugin_config WHERE name = $1 ORDER BY key")
+            .bind(name)
+            .fetch_all(self.db().pool())
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let secret = get_bool(&row, "secret")?;
+            let stored: String = row.try_get("value")?;
+            let value = if secret {
+                self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.open(&stored)?
+            } else {
+                stored
+            };
+            out.push(PluginConfigValue { key: row.try_get("key")?, value, secret });
+        }
+        Ok(out)
+    }
+
+    /// Counts a failure; suspends the plugin once `threshold` failures in a
+    /// row are reached. Returns true when this call suspended it.
+    pub async fn plugin_record_failure(&self, name: &str, reason: &str, threshold: i64) -> Result<bool, DeskError> {
+        let mut tx = self.db().begin_write().await?;
+        let failures: Option<i64> = sqlx::query_scalar::<Any, i64>(
+            "UPDATE plugins SET consecutive_failures = consecutive_failures + 1 WHERE name = $1 RETURNING consecutive_failures",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        let suspend = failures.is_some_and(|f| f >= threshold);
+        if suspend {
+            let why = format!("suspended after {threshold} consecutive failures; last: {reason}");
+            sqlx::query(
+                "UPDATE plugins SET enabled = $1, suspended_reason = $2, changed_at = $3 WHERE name = $4 AND suspended_reason IS NULL",
+            )
+            .bind(false)
+            .bind(why)
+            .bind(now_micros())
+            .bind(name)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(suspend)
+    }
+
+    /// Resets the failure count after a success.
+    pub async fn plugin_record_success(&self, name: &str) -> Result<(), DeskError> {
+        let mut tx = self.db().begin_write().await?;
+        sqlx::query("UPDATE plugins SET consecutive_failures = 0 WHERE name = $1 AND consecutive_failures > 0")
+            .bind(name)
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Stores invocation records (batched by the plugin host) and keeps the
+    /// newest `keep` per plugin.
+    pub async fn plugin_invocations_store(&self, records: &[InvocationRecord], keep: i64) -> Result<(), DeskError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db().begin_write().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO plugin_invocations (plugin, version, world, function, started_at, duration_us, fuel_used, peak_memory, outcome, error_kind, error, logs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(&r.plugin)
+            .bind(&r.version)
+            .bind(&r.world)
+            .bind(&r.function)
+            .bind(r.started_at.timestamp_micros())
+            .bind(r.duration_us)
+            .bind(r.fuel_used)
+            .bind(r.peak_memory)
+            .bind(&r.outcome)
+            .bind(r.error_kind.as_deref())
+            .bind(r.error.as_deref())
+            .bind(&r.logs)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        let mut plugins: Vec<&str> = records.iter().map(|r| r.plugin.as_str()).collect();
+        plugins.sort_unstable();
+        plugins.dedup();
+        for plugin in plugins {
+            sqlx::query(
+                "DELETE FROM plugin_invocations WHERE plugin = $1 AND id <= (SELECT id FROM plugin_invocations WHERE plugin = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
+            )
+            .bind(plugin)
+            .bind(keep)
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest invocation records of a plugin (staff).
+    pub async fn plugin_invocations(&self, actor: &Actor, name: &str, limit: i64) -> Result<Vec<InvocationRecord>, DeskError> {
+        actor.require_staff()?;
+        let rows = sqlx::query(
+            "SELECT id, plugin, version, world, function, started_at, duration_us, fuel_used, peak_memory, outcome, error_kind, error, logs FROM plugin_invocations WHERE plugin = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(name)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.db().pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(InvocationRecord {
+                    id: r.try_get("id")?,
+                    plugin: r.try_get("plugin")?,
+                    version: r.try_get("version")?,
+                    world: r.try_get("world")?,
+                    function: r.try_get("function")?,
+                    started_at: from_micros(r.try_get("started_at")?),
+                    duration_us: r.try_get("duration_us")?,
+                    fuel_used: r.try_get("fuel_used")?,
+                    peak_memory: r.try_get("peak_memory")?,
+                    outcome: r.try_get("outcome")?,
+                    error_kind: r.try_get("error_kind")?,
+                    error: r.try_get("error")?,
+                    logs: r.try_get("logs")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DeskError::from)
+    }
+
+    /// Stores outbound HTTP audit records.
+    pub async fn plugin_http_audit_store(&self, records: &[HttpAuditRecord]) -> Result<(), DeskError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db().begin_write().await?;
+        for r in records {
+            sqlx::query(
+                "INSERT INTO plugin_http_audit (plugin, version, method, scheme, host, port, status, bytes, duration_us, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .bind(&r.plugin)
+            .bind(&r.version)
+            .bind(&r.method)
+            .bind(&r.scheme)
+            .bind(&r.host)
+            .bind(r.port)
+            .bind(r.status)
+            .bind(r.bytes)
+            .bind(r.duration_us)
+            .bind(&r.outcome)
+            .bind(r.created_at.timestamp_micros())
+            .execute(&mut *tx.tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest outbound HTTP audit records, optionally of one plugin (admin).
+    pub async fn plugin_http_audit(&self, actor: &Actor, plugin: Option<&str>, limit: i64) -> Result<Vec<HttpAuditRecord>, DeskError> {
+        actor.require_admin()?;
+        let mut sql = Sql::new(
+            "SELECT plugin, version, method, scheme, host, port, status, bytes, duration_us, outcome, created_at FROM plugin_http_audit",
+        );
+        if let Some(p) = plugin {
+            sql.push(" WHERE plugin = ").bind(Arg::Text(p.to_string()));
+        }
+        sql.push(" ORDER BY id DESC LIMIT ").bind(Arg::Int(limit.clamp(1, 1000)));
+        let rows = sql.query().fetch_all(self.db().pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(HttpAuditRecord {
+                    plugin: r.try_get("plugin")?,
+                    version: r.try_get("version")?,
+                    method: r.try_get("method")?,
+                    scheme: r.try_get("scheme")?,
+                    host: r.try_get("host")?,
+                    port: r.try_get("port")?,
+                    status: r.try_get("status")?,
+                    bytes: r.try_get("bytes")?,
+                    duration_us: r.try_get("duration_us")?,
+                    outcome: r.try_get("outcome")?,
+                    created_at: from_micros(r.try_get("created_at")?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DeskError::from)
+    }
+
+    /// Adds a trusted ed25519 public key (hex) for plugin signatures (admin).
+    pub async fn trusted_key_add(&self, actor: &Actor, name: &str, public_key_hex: &str) -> Result<(), DeskError> {
+        actor.require_admin()?;
+        let mut tx = self.db().begin_write().await?;
+        sqlx::query("INSERT INTO trusted_keys (name, public_key, created_at) VALUES ($1, $2, $3)")
+            .bind(name)
+            .bind(public_key_hex)
+            .bind(now_micros())
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| DeskError::from_write(e, &format!("trusted key '{name}'")))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lists trusted keys as (name, public key hex).
+    pub async fn trusted_keys(&self) -> Result<Vec<(String, String)>, DeskError> {
+        let rows = sqlx::query("SELECT name, public_key FROM trusted_keys ORDER BY name").fetch_all(self.db().pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>().map_err(DeskError::from)
+    }
+}

@@ -1,0 +1,178 @@
+//! Host functions of our interfaces: log, config, kv, clock and ticket.
+//!
+//! Capabilities are checked inside each function: a plugin without the `kv`
+//! grant gets `denied` from every kv call.
+
+use tracing::{debug, error, info, trace, warn};
+
+use crate::plugin::bindings::base::switchboard::plugin::types::{Article, PluginError, Ticket, TicketChange};
+use crate::plugin::bindings::base::switchboard::plugin::{clock, config, kv, log, task_types, ticket, types};
+use crate::plugin::bindings::{action, filter, invoker};
+use crate::plugin::convert::{apply_change_to_snapshot, check_change};
+use crate::plugin::state::StoreState;
+
+fn denied(what: &str) -> PluginError {
+    PluginError { code: "denied".into(), message: format!("this plugin was not granted {what}") }
+}
+
+impl types::Host for StoreState {}
+impl task_types::Host for StoreState {}
+impl filter::switchboard::plugin::filter_types::Host for StoreState {}
+impl action::switchboard::plugin::action_types::Host for StoreState {}
+impl invoker::switchboard::plugin::invoker_types::Host for StoreState {}
+
+impl log::Host for StoreState {
+    fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let name = self.plugin.name.as_str();
+        let version = self.plugin.version.as_str();
+        let shown: String = message.chars().take(2000).collect();
+        let label = match level {
+            log::Level::Trace => {
+                trace!(plugin = name, version, "{shown}");
+                "TRACE"
+            }
+            log::Level::Debug => {
+                debug!(plugin = name, version, "{shown}");
+                "DEBUG"
+            }
+            log::Level::Info => {
+                info!(plugin = name, version, "{shown}");
+                "INFO"
+            }
+            log::Level::Warn => {
+                warn!(plugin = name, version, "{shown}");
+                "WARN"
+            }
+            log::Level::Error => {
+                error!(plugin = name, version, "{shown}");
+                "ERROR"
+            }
+        };
+        self.log.push(label, &message);
+        Ok(())
+    }
+}
+
+impl config::Host for StoreState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.plugin.config.get(&key).cloned())
+    }
+
+    fn keys(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(self.plugin.config.keys().cloned().collect())
+    }
+}
+
+impl clock::Host for StoreState {
+    fn now_millis(&mut self) -> wasmtime::Result<i64> {
+        Ok(chrono::Utc::now().timestamp_millis())
+    }
+
+    fn now_rfc3339(&mut self) -> wasmtime::Result<String> {
+        Ok(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}
+
+impl StoreState {
+    fn kv_desk(&self) -> Result<crate::desk::Desk, PluginError> {
+        if !self.plugin.kv {
+            return Err(denied("the key-value store (capabilities.kv)"));
+        }
+        self.desk
+            .clone()
+            .ok_or_else(|| PluginError { code: "unavailable".into(), message: "no key-value store in this run (no database)".into() })
+    }
+}
+
+fn kv_error(err: crate::desk::KvError) -> PluginError {
+    match err {
+        crate::desk::KvError::TooLarge { .. } => PluginError { code: "too-large".into(), message: err.to_string() },
+        crate::desk::KvError::BadKey => PluginError { code: "invalid".into(), message: err.to_string() },
+        crate::desk::KvError::Desk(inner) => {
+            tracing::warn!(error = %inner, "plugin key-value store failed");
+            PluginError { code: "unavailable".into(), message: "the key-value store is unavailable".into() }
+        }
+    }
+}
+
+impl kv::Host for StoreState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
+        let desk = match self.kv_desk() {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(desk.kv_get(&self.plugin.name, &key).await.map_err(kv_error))
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
+        let desk = match self.kv_desk() {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        let quota = self.plugin.limits.kv_max_bytes as i64;
+        Ok(desk.kv_write(&self.plugin.name, &key, Err(()), Some(&value), quota).await.map(|_| ()).map_err(kv_error))
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, PluginError>> {
+        let desk = match self.kv_desk() {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        let existed = match desk.kv_get(&self.plugin.name, &key).await {
+            Ok(v) => v.is_some(),
+            Err(e) => return Ok(Err(kv_error(e))),
+        };
+        let quota = self.plugin.limits.kv_max_bytes as i64;
+        Ok(desk.kv_write(&self.plugin.name, &key, Err(()), None, quota).await.map(|_| existed).map_err(kv_error))
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    ) -> wasmtime::Result<Result<bool, PluginError>> {
+        let desk = match self.kv_desk() {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        let quota = self.plugin.limits.kv_max_bytes as i64;
+        Ok(desk.kv_write(&self.plugin.name, &key, Ok(expected.as_deref()), new.as_deref(), quota).await.map_err(kv_error))
+    }
+
+    async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
+        let desk = match self.kv_desk() {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(desk.kv_keys(&self.plugin.name, &prefix).await.map_err(kv_error))
+    }
+}
+
+impl ticket::Host for StoreState {
+    fn get(&mut self) -> wasmtime::Result<Ticket> {
+        let scope = self.ticket.as_ref().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
+        let mut snapshot = scope.ticket.clone();
+        for change in &scope.changes {
+            apply_change_to_snapshot(&mut snapshot, change);
+        }
+        Ok(snapshot)
+    }
+
+    fn articles(&mut self) -> wasmtime::Result<Vec<Article>> {
+        let scope = self.ticket.as_ref().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
+        Ok(scope.articles.clone())
+    }
+
+    fn change(&mut self, change: TicketChange) -> wasmtime::Result<Result<(), PluginError>> {
+        let scope = self.ticket.as_mut().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
+        if let Err(message) = check_change(&change) {
+            return Ok(Err(PluginError { code: "invalid".into(), message }));
+        }
+        if scope.changes.len() >= 1000 {
+            return Ok(Err(PluginError { code: "too-many".into(), message: "at most 1000 changes per call".into() }));
+        }
+        scope.changes.push(change);
+        Ok(Ok(()))
+    }
+}
