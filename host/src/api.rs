@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::desk::Desk;
+use crate::plugin::PluginHost;
 
 pub use error::{ApiError, Problem, ProblemField};
 
@@ -31,6 +32,8 @@ pub struct ApiSettings {
 pub struct AppState {
     /// The core.
     pub desk: Desk,
+    /// The plugin host.
+    pub plugins: PluginHost,
     /// Prometheus collectors.
     metrics: Arc<metrics::Metrics>,
     /// The OpenAPI document, rendered once.
@@ -46,6 +49,7 @@ pub struct AppState {
         (name = "catalogue", description = "Queues, states, priorities and types"),
         (name = "people", description = "Agents, customer users and customer companies"),
         (name = "dynamic-fields", description = "Typed dynamic field definitions"),
+        (name = "plugins", description = "WebAssembly plugins: install, configure, run, audit"),
         (name = "admin", description = "Jobs and tokens"),
     )
 )]
@@ -69,6 +73,7 @@ fn api_router() -> OpenApiRouter<AppState> {
     let router = tickets::routes(router);
     let router = articles::routes(router);
     let router = links::routes(router);
+    let router = plugins::routes(router);
     admin::routes(router)
 }
 
@@ -78,10 +83,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 /// Builds the whole application: API, OpenAPI document, health, metrics.
-pub fn app(desk: Desk, settings: ApiSettings) -> Router {
+pub fn app(desk: Desk, plugins: PluginHost, settings: ApiSettings) -> Router {
     let (api, doc) = api_router().split_for_parts();
     let openapi = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
-    let state = AppState { desk, metrics: metrics::Metrics::new(), openapi };
+    let state = AppState { desk, plugins, metrics: metrics::Metrics::new(), openapi };
     api.route("/api/v1/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -143,4 +148,5 @@ mod links;
 mod metrics;
 mod path;
 mod people;
+mod plugins;
 mod tickets;

@@ -185,17 +185,37 @@ fn secret_key(config: &Config) -> Result<[u8; 32], CliError> {
 async fn serve_command(config: Config) -> Result<(), CliError> {
     let desk = open(&config).await?;
     let boot = desk.bootstrap().await?;
+    let first_start = boot.admin_token.is_some();
     if let Some(token) = boot.admin_token {
         println!("First start: created the default queues, states, priorities, types and the 'admin' agent.");
         println!("ADMIN TOKEN (shown once): {token}");
         println!("Keep it safe; create more with `switchboard token create`.");
     }
+    let plugins = crate::plugin::PluginHost::new(Some(desk.clone()), plugin_settings(&config, config.data_dir.join("plugin-cache")))?;
+    if first_start {
+        for (manifest, component) in crate::plugin::built::BUNDLED {
+            match plugins.install(&Actor::System, component.to_vec(), manifest, None).await {
+                Ok(report) => println!("installed bundled plugin {} {}", report.summary.name, report.summary.active_version),
+                Err(err) => eprintln!("warning: a bundled plugin did not install: {err}"),
+            }
+        }
+    }
+    let started = std::time::Instant::now();
+    let loaded = plugins.preload().await?;
+    tracing::info!(plugins = loaded, elapsed_ms = started.elapsed().as_millis() as u64, "plugins ready");
     let listener = TcpListener::bind(config.listen).await.map_err(|source| CliError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr()?;
     println!("switchboard listening on http://{addr} (database: {})", redact(&config.database_url));
     let settings = ApiSettings { max_request_bytes: config.max_request_bytes };
-    crate::server::run(desk, settings, Duration::from_millis(config.job_poll_interval_ms), listener, crate::server::shutdown_signal())
-        .await?;
+    crate::server::run(
+        desk,
+        plugins,
+        settings,
+        Duration::from_millis(config.job_poll_interval_ms),
+        listener,
+        crate::server::shutdown_signal(),
+    )
+    .await?;
     println!("switchboard stopped");
     Ok(())
 }

@@ -9,12 +9,14 @@ use tracing::info;
 
 use crate::api::{self, ApiSettings};
 use crate::desk::Desk;
+use crate::plugin::PluginHost;
 
 /// Serves the API on `listener` and runs the job worker until `shutdown`
 /// completes; then finishes in-flight requests and the job in hand, and
 /// closes the database.
 pub async fn run(
     desk: Desk,
+    plugins: PluginHost,
     settings: ApiSettings,
     job_poll_interval: Duration,
     listener: TcpListener,
@@ -22,11 +24,12 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop_worker, worker_stop) = watch::channel(false);
     let worker = tokio::spawn(crate::worker::run(desk.clone(), job_poll_interval, worker_stop));
-    let app = api::app(desk.clone(), settings);
+    let app = api::app(desk.clone(), plugins.clone(), settings);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     info!("HTTP server stopped; stopping the job worker");
     let _ = stop_worker.send(true);
     let _ = worker.await;
+    plugins.flush().await;
     desk.db().close().await;
     served
 }

@@ -55,7 +55,9 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
 pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let mut buffer = Vec::new();
     let encoder = TextEncoder::new();
-    if let Err(err) = encoder.encode(&state.metrics.registry.gather(), &mut buffer) {
+    let mut families = state.metrics.registry.gather();
+    families.extend(state.plugins.metrics().registry().gather());
+    if let Err(err) = encoder.encode(&families, &mut buffer) {
         tracing::error!(error = %err, "could not encode metrics");
     }
     ([(header::CONTENT_TYPE, encoder.format_type().to_string())], buffer).into_response()

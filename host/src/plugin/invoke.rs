@@ -152,6 +152,9 @@ pub(crate) fn classify(err: &wasmtime::Error, hit: Option<LimitHit>, timeout_ms:
             Trap::OutOfFuel => Failure::new("fuel", "the plugin used up its fuel budget"),
             Trap::StackOverflow => Failure::new("stack_overflow", "the plugin overflowed its stack"),
             Trap::UnreachableCodeReached => Failure::new("trap", "the plugin trapped: unreachable code (a panic or abort in the guest)"),
+            Trap::MemoryOutOfBounds => {
+                Failure::new("trap", "the plugin trapped: out-of-bounds memory access (a bug, or its shadow stack overflowed)")
+            }
             other => Failure::new("trap", format!("the plugin trapped: {other}")),
         };
     }

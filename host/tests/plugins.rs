@@ -1,0 +1,292 @@
+//! Plugins through the real host: the example plugins, hostile guests that
+//! must fail alone, egress checks, the circuit breaker, install checks and the
+//! precompiled cache.
+
+mod common;
+#[path = "plugins/support.rs"]
+mod support;
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use common::each_backend;
+use serde_json::json;
+use support::*;
+use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, NewArticle, NewTicket};
+use switchboard::plugin::wit::mail_from_bytes;
+
+const SPAM: &[u8] = b"From: Lucky Winner <promo@bulk.example>\r\nTo: a@x.example, b@x.example, c@x.example, d@x.example, e@x.example, f@x.example, g@x.example, h@x.example, i@x.example, j@x.example, k@x.example\r\nSubject: YOU ARE A WINNER!!! CLAIM YOUR FREE PRIZE NOW\r\nPrecedence: bulk\r\nX-Spam-Flag: YES\r\n\r\nCongratulations winner! Click here to claim your free prize, viagra, lottery, bitcoin.\r\n";
+const HAM: &[u8] = b"From: Jane Doe <jane@example.com>\r\nTo: support@example.com\r\nSubject: Printer on fire\r\nMessage-ID: <1@example.com>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n\r\nThe printer in room 4 smokes.\r\n";
+
+fn mail(raw: &[u8]) -> switchboard::plugin::wit::Mail {
+    mail_from_bytes(raw, "test", false, 1 << 20).expect("parse mail")
+}
+
+#[tokio::test]
+async fn example_plugins_do_their_jobs_through_the_real_host() {
+    require_plugins!();
+    each_backend(|db| async move {
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        let desk = db.desk.clone();
+        for name in ["spam-filter", "keyword-router", "escalation"] {
+            install(&host, name, |m| m).await;
+        }
+
+        let (verdict, report) = host.filter_mail("spam-filter", mail(SPAM)).await.expect("loaded");
+        let verdict = verdict.expect("spam filter ran");
+        assert_eq!(verdict.queue.as_deref(), Some("Junk"), "{}: spam goes to Junk: {verdict:?}", db.name);
+        assert!(report.duration_us > 0 && report.fuel_used > 0);
+        let (verdict, _) = host.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
+        assert_eq!(verdict.expect("ran").queue, None, "{}: a normal mail stays where it is", db.name);
+
+        for queue in ["Hardware", "Billing"] {
+            desk.catalog_create(&Actor::System, CatalogKind::Queue, CatalogInput { name: queue.into(), ..Default::default() })
+                .await
+                .expect("queue");
+        }
+        let created = desk
+            .ticket_create(
+                &Actor::System,
+                NewTicket {
+                    title: "Printer out of toner".into(),
+                    queue: Some("Raw".into()),
+                    article: NewArticle { body: "The printer needs new toner.".into(), ..Default::default() },
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("ticket");
+        let id = created.ticket.id;
+        let dry = host.apply_to_ticket(&Actor::System, "keyword-router", id, vec![], true).await.expect("test run");
+        assert!(!dry.applied && !dry.changes.is_empty(), "test mode reports changes: {:?}", dry.changes);
+        assert_eq!(desk.ticket_get(&Actor::System, id).await.expect("get").queue, "Raw", "test mode changes nothing");
+        let run = host.apply_to_ticket(&Actor::System, "keyword-router", id, vec![], false).await.expect("apply");
+        assert!(run.applied);
+        assert_eq!(run.ticket.queue, "Hardware", "{}: routed by keyword", db.name);
+        assert_eq!(run.ticket.priority_id, 4);
+        let history = desk.history_list(&Actor::System, id).await.expect("history");
+        assert!(
+            history.iter().any(|h| h.field.as_deref() == Some("queue") && h.actor == "plugin:keyword-router@0.1.0"),
+            "{}: history names the plugin and version: {history:?}",
+            db.name
+        );
+        assert!(history.iter().any(|h| h.event == "article_added"), "the router leaves a note");
+
+        desk.dynamic_field_create(
+            &Actor::System,
+            DynamicFieldInput {
+                name: "Escalated".into(),
+                object_type: "ticket".into(),
+                field_type: "checkbox".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("field");
+        let run = host.apply_to_ticket(&Actor::System, "escalation", id, vec![], false).await.expect("escalate");
+        assert!(run.applied, "{:?}", run.changes);
+        assert_eq!(run.ticket.dynamic_fields.get("Escalated"), Some(&json!(true)));
+        assert!(run.ticket.priority_id >= 4);
+        host.flush().await;
+        let records = desk.plugin_invocations(&Actor::System, "keyword-router", 10).await.expect("records");
+        assert_eq!(records.len(), 2, "every invocation is recorded");
+        assert!(records.iter().all(|r| r.outcome == "ok" && r.peak_memory > 0));
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn hostile_guests_fail_alone_with_the_right_cause() {
+    require_plugins!();
+    each_backend(|db| async move {
+        if db.name != "sqlite" {
+            return db;
+        }
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        install(&host, "spam-filter", |m| m).await;
+        let cases = [
+            ("infinite-loop", "timeout"),
+            ("alloc-bomb", "memory_limit"),
+            // A Rust guest's shadow stack lives in linear memory: overflowing it is an
+            // out-of-bounds access; deeper native frames overflow the wasm stack.
+            ("deep-recursion", "stack_overflow|trap"),
+            ("panic", "trap"),
+            ("read-file", "plugin_error"),
+            ("open-socket", "plugin_error"),
+            ("huge-result", "output_too_large|memory_limit"),
+        ];
+        for (guest, _) in cases {
+            install(&host, guest, |m| m).await;
+        }
+        install(&host, "read-env", |m| m).await;
+        install(&host, "huge-log", |m| m).await;
+        // Warm up, then measure the host's memory around the hostile calls.
+        for _ in 0..3 {
+            let _ = host.filter_mail("alloc-bomb", mail(HAM)).await;
+        }
+        let before = rss();
+        let good = host.clone();
+        let background = tokio::spawn(async move {
+            let mut ok = 0;
+            for _ in 0..200 {
+                let (verdict, _) = good.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
+                verdict.expect("good calls keep working");
+                ok += 1;
+            }
+            ok
+        });
+        for (guest, expected) in cases {
+            let name = format!("hostile-{guest}");
+            let (result, report) = host.filter_mail(&name, mail(HAM)).await.expect("loaded");
+            let failure = result.expect_err(&format!("{guest} must fail"));
+            assert!(expected.split('|').any(|k| k == failure.kind), "{guest}: expected {expected}, got {failure}");
+            if guest == "read-file" || guest == "open-socket" {
+                assert!(failure.message.starts_with("denied"), "{guest}: {failure}");
+            }
+            assert_eq!(report.plugin, name);
+        }
+        assert_eq!(background.await.expect("background"), 200, "concurrent good invocations all succeeded");
+        let (verdict, _) = host.filter_mail("hostile-read-env", mail(HAM)).await.expect("loaded");
+        let env = verdict.expect("read-env runs");
+        let count = env.dynamic_fields.iter().find(|f| f.name == "EnvCount").map(|f| f.values.clone());
+        assert_eq!(count, Some(vec!["0".to_string()]), "no environment is granted");
+        let (verdict, report) = host.filter_mail("hostile-huge-log", mail(HAM)).await.expect("loaded");
+        verdict.expect("huge-log runs");
+        assert!(report.logs.len() < 80 * 1024, "the log is capped: {} bytes", report.logs.len());
+        assert!(report.logs.contains("dropped"), "the cap is said");
+        let after = rss();
+        assert!(after < before + 48 * 1024 * 1024, "host memory grew from {} to {} MiB", before >> 20, after >> 20);
+        host.flush().await;
+        let records = db.desk.plugin_invocations(&Actor::System, "hostile-infinite-loop", 5).await.expect("records");
+        assert_eq!(records[0].error_kind.as_deref(), Some("timeout"), "the cause is recorded");
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn outbound_http_is_checked_on_every_request() {
+    require_plugins!();
+    each_backend(|db| async move {
+        if db.name != "sqlite" {
+            return db;
+        }
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        let (granted, _) = http_server(ok_response("{\"id\": 42}")).await;
+        let (other, other_hits) = http_server(ok_response("secret")).await;
+        let (redirector, _) = http_server(format!(
+            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{other}/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        ))
+        .await;
+        let caps = format!("http = [\"http://localhost:{granted}\", \"http://localhost:{redirector}\"]\nhttp_private = true");
+        install(&host, "http-fetch", |m| with_capabilities(m, &caps)).await;
+        let call = |url: String| {
+            let host = host.clone();
+            async move {
+                host.invoke_service("hostile-http-fetch", request(&[("url", &url)])).await.expect("loaded").0.expect("the guest reports")
+            }
+        };
+        let granted_call = call(format!("http://localhost:{granted}/hook")).await;
+        assert_eq!(data(&granted_call.data, "status"), Some("200"), "granted works: {granted_call:?}");
+        let denied = call(format!("http://127.0.0.1:{other}/")).await;
+        assert_eq!(denied.error_code.as_deref(), Some("http-request-denied"), "not granted is denied: {denied:?}");
+        let redirect = call(format!("http://localhost:{redirector}/")).await;
+        assert_eq!(data(&redirect.data, "status"), Some("302"), "redirects are returned, not followed: {redirect:?}");
+        assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the non-granted host was never contacted");
+
+        // The same name without the private-address grant: it resolves to 127.0.0.1 and is refused.
+        let strict = format!("http = [\"http://localhost:{granted}\"]");
+        let (wasm, manifest) = built("http-fetch").expect("built");
+        let manifest = with_capabilities(manifest, &strict).replace("version = \"0.1.0\"", "version = \"0.1.1\"");
+        let report = host.install(&Actor::System, wasm, &manifest, None).await.expect("upgrade");
+        assert!(report.added_capabilities.is_empty(), "fewer grants add nothing");
+        let loopback = call(format!("http://localhost:{granted}/hook")).await;
+        assert_eq!(
+            loopback.error_code.as_deref(),
+            Some("http-request-denied"),
+            "a granted name resolving to loopback is refused: {loopback:?}"
+        );
+        host.flush().await;
+        let audit = db.desk.plugin_http_audit(&Actor::System, Some("hostile-http-fetch"), 50).await.expect("audit");
+        assert!(
+            audit.iter().any(|a| a.outcome == "ok" && a.status == Some(200) && a.bytes == 10),
+            "allowed request audited with bytes: {audit:?}"
+        );
+        assert!(audit.iter().filter(|a| a.outcome.starts_with("denied")).count() >= 2, "denials audited");
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_circuit_breaker_suspends_a_failing_plugin() {
+    require_plugins!();
+    each_backend(|db| async move {
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        install(&host, "panic", |m| m.replace("breaker_threshold = 10", "breaker_threshold = 3")).await;
+        for _ in 0..3 {
+            let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
+            assert_eq!(result.expect_err("panics").kind, "trap");
+        }
+        let summary = db.desk.plugin_get(&Actor::System, "hostile-panic").await.expect("plugin");
+        assert!(
+            !summary.enabled && summary.suspended_reason.as_deref().is_some_and(|r| r.contains("3 consecutive")),
+            "{}: {summary:?}",
+            db.name
+        );
+        let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
+        assert_eq!(result.expect_err("suspended").kind, "disabled");
+        db.desk.plugin_set_enabled(&Actor::System, "hostile-panic", true).await.expect("enable");
+        host.invalidate("hostile-panic").await;
+        let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
+        assert_eq!(result.expect_err("runs again").kind, "trap", "enabling lifts the suspension");
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() {
+    require_plugins!();
+    each_backend(|db| async move {
+        if db.name != "sqlite" {
+            return db;
+        }
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        let (wasm, manifest) = built("spam-filter").expect("built");
+        let wrong = manifest.replace("world = \"postmaster-filter\"", "world = \"script-task\"");
+        let err = host.install(&Actor::System, wasm.clone(), &wrong, None).await.expect_err("wrong world");
+        assert!(err.to_string().contains("script-task"), "{err}");
+        let err = host
+            .install(&Actor::System, wasm.clone(), &manifest.replace("wit = \"0.1.0\"", "wit = \"9.0.0\""), None)
+            .await
+            .expect_err("wit");
+        assert!(err.to_string().contains("wit"), "{err}");
+        let err = host.install(&Actor::System, b"not wasm".to_vec(), &manifest, None).await.expect_err("garbage");
+        assert!(err.to_string().contains("component"), "{err}");
+        let agent = Actor::Customer { login: "x".into() };
+        assert!(host.install(&agent, wasm.clone(), &manifest, None).await.is_err(), "only admins install");
+        host.install(&Actor::System, wasm, &manifest, None).await.expect("install");
+        let artifacts = std::fs::read_dir(cache.path())
+            .expect("cache dir")
+            .filter_map(Result::ok)
+            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+            .count();
+        assert_eq!(artifacts, 1, "the compiled component is cached on disk");
+        // A restart: a new host over the same database and cache loads without compiling.
+        let restarted = support::host(&db, cache.path());
+        let started = Instant::now();
+        assert_eq!(restarted.preload().await.expect("preload"), 1);
+        let (verdict, _) = restarted.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
+        verdict.expect("runs after a restart");
+        eprintln!("restart to first call: {:?}", started.elapsed());
+        db
+    })
+    .await;
+}
