@@ -109,6 +109,8 @@ pub(crate) struct Loaded {
     pub(crate) checked: std::sync::Mutex<std::time::Instant>,
     /// Failures in a row seen by this node (to reset the stored count cheaply).
     pub(crate) failures: std::sync::atomic::AtomicU64,
+    /// This plugin's metrics.
+    pub(crate) counters: recorder::PluginCounters,
 }
 
 /// How long a loaded plugin is used without asking the registry again
@@ -203,6 +205,7 @@ impl PluginHost {
             suspended: None,
             checked: std::sync::Mutex::new(std::time::Instant::now()),
             failures: std::sync::atomic::AtomicU64::new(0),
+            counters: self.metrics().for_plugin(&manifest.name),
         })
     }
 

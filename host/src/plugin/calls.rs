@@ -37,6 +37,56 @@ pub(crate) enum CallResult {
     Response(InvokeResponse),
 }
 
+fn opt(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::len)
+}
+
+impl Call {
+    /// The input's size in bytes, roughly (strings and bytes); the mail path
+    /// is counted by hand because it is the hot one.
+    fn approx_size(&self) -> usize {
+        match self {
+            Call::Filter(m) => {
+                let addresses = |a: &Vec<crate::plugin::bindings::base::switchboard::plugin::types::Address>| {
+                    a.iter().map(|x| x.email.len() + opt(&x.name)).sum::<usize>()
+                };
+                m.headers.iter().map(|h| h.name.len() + h.value.len()).sum::<usize>()
+                    + m.subject.len()
+                    + opt(&m.message_id)
+                    + addresses(&m.from)
+                    + addresses(&m.to)
+                    + addresses(&m.cc)
+                    + addresses(&m.reply_to)
+                    + opt(&m.text_body)
+                    + opt(&m.html_body)
+                    + m.attachments.iter().map(|a| a.filename.len() + a.content_type.len()).sum::<usize>()
+            }
+            other => serde_json::to_vec(other).map(|v| v.len()).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl CallResult {
+    /// The result's size in bytes, roughly.
+    fn approx_size(&self) -> usize {
+        match self {
+            CallResult::Verdict(v) => {
+                opt(&v.queue)
+                    + opt(&v.state)
+                    + opt(&v.owner)
+                    + opt(&v.responsible)
+                    + opt(&v.ticket_type)
+                    + opt(&v.title)
+                    + opt(&v.customer_user)
+                    + opt(&v.customer_company)
+                    + v.dynamic_fields.iter().map(|f| f.name.len() + f.values.iter().map(String::len).sum::<usize>()).sum::<usize>()
+                    + 64
+            }
+            other => serde_json::to_vec(other).map(|v| v.len()).unwrap_or(usize::MAX),
+        }
+    }
+}
+
 /// What a script task run produced.
 #[derive(Debug, Clone)]
 pub struct ScriptRun {
@@ -79,7 +129,7 @@ impl PluginHost {
             let why = loaded.suspended.clone().unwrap_or_else(|| "the plugin is disabled".into());
             return (Err(Failure::new("disabled", why)), empty_report(""), scope);
         }
-        let input_size = serde_json::to_vec(&call).map(|v| v.len()).unwrap_or(0) as u64;
+        let input_size = call.approx_size() as u64;
         if input_size > identity.limits.max_input_bytes {
             let failure = Failure::new(
                 "input_too_large",
@@ -88,9 +138,16 @@ impl PluginHost {
             return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
         }
         let timeout = Duration::from_millis(identity.limits.timeout_ms);
-        let Ok(_slot) = tokio::time::timeout(timeout, self.inner.slots.acquire()).await else {
-            let failure = Failure::new("instantiate", "no instance slot became free within the plugin's timeout");
-            return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+        // Take a pool slot; only when all are busy wait for one (within the timeout).
+        let _slot = match self.inner.slots.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => match tokio::time::timeout(timeout, self.inner.slots.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    let failure = Failure::new("instantiate", "no instance slot became free within the plugin's timeout");
+                    return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+                }
+            },
         };
         let mut store = match new_store(&self.inner.engine.engine, identity, &loaded.manifest, self.inner.desk.clone(), scope) {
             Ok(s) => s,
@@ -131,7 +188,7 @@ impl PluginHost {
             Err(err) => Err(classify(&err, hit, identity.limits.timeout_ms)),
             Ok(Err(plugin_error)) => Err(Failure::new("plugin_error", format!("{}: {}", plugin_error.code, plugin_error.message))),
             Ok(Ok(value)) => {
-                let size = serde_json::to_vec(&value).map(|v| v.len()).unwrap_or(usize::MAX) as u64;
+                let size = value.approx_size() as u64;
                 if size > identity.limits.max_output_bytes {
                     Err(Failure::new(
                         "output_too_large",
@@ -156,7 +213,7 @@ impl PluginHost {
     ) -> (Result<CallResult, Failure>, Report, Option<TicketScope>) {
         let status = result.as_ref().map(|_| ()).map_err(Clone::clone);
         self.inner.recorder.submit(report.record(&status), audit);
-        self.metrics().observe(&report, &status);
+        loaded.counters.observe(&report, &status, self.metrics());
         if let Some(desk) = &self.inner.desk {
             match &status {
                 Err(f) if f.kind != "plugin_error" && f.kind != "disabled" => {

@@ -176,3 +176,85 @@ impl ticket::Host for StoreState {
         Ok(Ok(()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::kv::Host as _;
+    use crate::db::{Db, SqliteSync};
+    use crate::desk::{Actor, Desk, DeskSettings, NewPluginVersion};
+    use crate::plugin::engine::PluginEngine;
+    use crate::plugin::invoke::new_store;
+    use crate::plugin::manifest::Manifest;
+    use crate::plugin::state::PluginIdentity;
+
+    const MANIFEST: &str = "name = \"kv-probe\"\nversion = \"0.1.0\"\nworld = \"postmaster-filter\"\nwit = \"0.1.0\"\n";
+
+    async fn desk(dir: &std::path::Path) -> Desk {
+        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()), SqliteSync::Normal).await.expect("db");
+        db.migrate().await.expect("migrate");
+        let desk = Desk::new(db, DeskSettings::default());
+        desk.plugin_install(
+            &Actor::System,
+            NewPluginVersion {
+                name: "kv-probe".into(),
+                version: "0.1.0".into(),
+                sha256: "00".into(),
+                world: "postmaster-filter".into(),
+                manifest: MANIFEST.into(),
+                component: vec![0],
+                signed_by: None,
+            },
+        )
+        .await
+        .expect("registry row");
+        desk
+    }
+
+    fn identity(kv: bool, quota: u64) -> Arc<PluginIdentity> {
+        let manifest = Manifest::parse(MANIFEST).expect("manifest");
+        let mut limits = manifest.limits();
+        limits.kv_max_bytes = quota;
+        Arc::new(PluginIdentity {
+            name: "kv-probe".into(),
+            version: "0.1.0".into(),
+            limits,
+            kv,
+            config: BTreeMap::new(),
+            http_replay: None,
+            http_live: false,
+        })
+    }
+
+    #[tokio::test]
+    async fn kv_works_when_granted_and_is_denied_otherwise() {
+        let dir = tempfile::tempdir().expect("temp");
+        let desk = desk(dir.path()).await;
+        let engine = PluginEngine::new(dir.path().join("cache")).expect("engine");
+        let manifest = Manifest::parse(MANIFEST).expect("manifest");
+
+        let mut denied = new_store(&engine.engine, &identity(false, 1024), &manifest, Some(desk.clone()), None).expect("store");
+        let err = denied.data_mut().get("k".into()).await.expect("no trap").expect_err("not granted");
+        assert_eq!(err.code, "denied");
+        let err = denied.data_mut().set("k".into(), b"v".to_vec()).await.expect("no trap").expect_err("not granted");
+        assert_eq!(err.code, "denied");
+
+        let mut store = new_store(&engine.engine, &identity(true, 64), &manifest, Some(desk.clone()), None).expect("store");
+        let kv = store.data_mut();
+        kv.set("count".into(), b"1".to_vec()).await.expect("no trap").expect("set");
+        assert_eq!(kv.get("count".into()).await.expect("no trap").expect("get"), Some(b"1".to_vec()));
+        assert!(
+            !kv.compare_and_swap("count".into(), Some(b"7".to_vec()), Some(b"2".to_vec())).await.expect("no trap").expect("cas"),
+            "stale expectation"
+        );
+        assert!(kv.compare_and_swap("count".into(), Some(b"1".to_vec()), Some(b"2".to_vec())).await.expect("no trap").expect("cas"));
+        assert!(kv.compare_and_swap("fresh".into(), None, Some(b"x".to_vec())).await.expect("no trap").expect("cas absent"));
+        assert_eq!(kv.keys("".into()).await.expect("no trap").expect("keys"), vec!["count".to_string(), "fresh".to_string()]);
+        let err = kv.set("big".into(), vec![0u8; 100]).await.expect("no trap").expect_err("over quota");
+        assert_eq!(err.code, "too-large");
+        assert!(kv.delete("count".into()).await.expect("no trap").expect("delete"));
+        assert!(!kv.delete("count".into()).await.expect("no trap").expect("delete again"));
+    }
+}

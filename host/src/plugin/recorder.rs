@@ -43,17 +43,39 @@ impl PluginMetrics {
         &self.registry
     }
 
-    pub(crate) fn observe(&self, report: &Report, status: &Result<(), Failure>) {
-        let outcome = match status {
-            Ok(()) => "ok",
-            Err(f) if f.kind == "plugin_error" => "plugin_error",
-            Err(_) => "failed",
-        };
-        self.invocations.with_label_values(&[&report.plugin, outcome]).inc();
-        if let Err(f) = status {
-            self.errors.with_label_values(&[&report.plugin, &f.kind]).inc();
+    /// The collectors of one plugin, resolved once so a call only increments.
+    pub(crate) fn for_plugin(&self, plugin: &str) -> PluginCounters {
+        PluginCounters {
+            ok: self.invocations.with_label_values(&[plugin, "ok"]),
+            plugin_error: self.invocations.with_label_values(&[plugin, "plugin_error"]),
+            failed: self.invocations.with_label_values(&[plugin, "failed"]),
+            latency: self.latency.with_label_values(&[plugin]),
         }
-        self.latency.with_label_values(&[&report.plugin]).observe(report.duration_us as f64 / 1e6);
+    }
+}
+
+/// Pre-resolved metrics of one plugin.
+pub(crate) struct PluginCounters {
+    ok: prometheus::IntCounter,
+    plugin_error: prometheus::IntCounter,
+    failed: prometheus::IntCounter,
+    latency: prometheus::Histogram,
+}
+
+impl PluginCounters {
+    pub(crate) fn observe(&self, report: &Report, status: &Result<(), Failure>, metrics: &PluginMetrics) {
+        match status {
+            Ok(()) => self.ok.inc(),
+            Err(f) => {
+                if f.kind == "plugin_error" {
+                    self.plugin_error.inc();
+                } else {
+                    self.failed.inc();
+                }
+                metrics.errors.with_label_values(&[&report.plugin, &f.kind]).inc();
+            }
+        }
+        self.latency.observe(report.duration_us as f64 / 1e6);
     }
 }
 
