@@ -146,7 +146,12 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self.backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+            Backend::Postgres => {
+                sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+                // Fresh statistics, so a freshly loaded database gets good plans
+                // before autovacuum comes round.
+                sqlx::query("ANALYZE tickets, ticket_search, dynamic_field_values, articles").execute(&self.pool).await?;
+            }
         }
         Ok(())
     }

@@ -18,6 +18,9 @@ use switchboard::plugin::wit::mail_from_bytes;
 const SPAM: &[u8] = b"From: Lucky Winner <promo@bulk.example>\r\nTo: a@x.example, b@x.example, c@x.example, d@x.example, e@x.example, f@x.example, g@x.example, h@x.example, i@x.example, j@x.example, k@x.example\r\nSubject: YOU ARE A WINNER!!! CLAIM YOUR FREE PRIZE NOW\r\nPrecedence: bulk\r\nX-Spam-Flag: YES\r\n\r\nCongratulations winner! Click here to claim your free prize, viagra, lottery, bitcoin.\r\n";
 const HAM: &[u8] = b"From: Jane Doe <jane@example.com>\r\nTo: support@example.com\r\nSubject: Printer on fire\r\nMessage-ID: <1@example.com>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n\r\nThe printer in room 4 smokes.\r\n";
 
+/// The tests of this file run one at a time: one measures the process's memory.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn mail(raw: &[u8]) -> switchboard::plugin::wit::Mail {
     mail_from_bytes(raw, "test", false, 1 << 20).expect("parse mail")
 }
@@ -25,6 +28,7 @@ fn mail(raw: &[u8]) -> switchboard::plugin::wit::Mail {
 #[tokio::test]
 async fn example_plugins_do_their_jobs_through_the_real_host() {
     require_plugins!();
+    let _serial = SERIAL.lock().await;
     each_backend(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
@@ -100,6 +104,7 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
 #[tokio::test]
 async fn hostile_guests_fail_alone_with_the_right_cause() {
     require_plugins!();
+    let _serial = SERIAL.lock().await;
     each_backend(|db| async move {
         if db.name != "sqlite" {
             return db;
@@ -170,6 +175,7 @@ async fn hostile_guests_fail_alone_with_the_right_cause() {
 #[tokio::test]
 async fn outbound_http_is_checked_on_every_request() {
     require_plugins!();
+    let _serial = SERIAL.lock().await;
     each_backend(|db| async move {
         if db.name != "sqlite" {
             return db;
@@ -225,6 +231,7 @@ async fn outbound_http_is_checked_on_every_request() {
 #[tokio::test]
 async fn the_circuit_breaker_suspends_a_failing_plugin() {
     require_plugins!();
+    let _serial = SERIAL.lock().await;
     each_backend(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
@@ -253,6 +260,7 @@ async fn the_circuit_breaker_suspends_a_failing_plugin() {
 #[tokio::test]
 async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() {
     require_plugins!();
+    let _serial = SERIAL.lock().await;
     each_backend(|db| async move {
         if db.name != "sqlite" {
             return db;
@@ -286,6 +294,56 @@ async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() 
         let (verdict, _) = restarted.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
         verdict.expect("runs after a restart");
         eprintln!("restart to first call: {:?}", started.elapsed());
+        db
+    })
+    .await;
+}
+
+/// The Python and JavaScript builds of the spam filter (made by
+/// plugins/build-py.sh and build-js.sh, which tests/run calls).
+fn guest_language_filter(file: &str, dir: &str) -> Option<(Vec<u8>, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let wasm = std::fs::read(root.join("target/wasm32-wasip2/release").join(file)).ok();
+    let manifest = std::fs::read_to_string(root.join("plugins").join(dir).join("plugin.toml")).ok();
+    match (wasm, manifest) {
+        (Some(w), Some(m)) => Some((w, m)),
+        _ if std::env::var_os("SWITCHBOARD_REQUIRE_GUEST_LANGS").is_some() => {
+            panic!("{file} was not built (plugins/build-py.sh, build-js.sh)")
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn python_and_javascript_filters_agree_with_the_rust_one() {
+    require_plugins!();
+    let _serial = SERIAL.lock().await;
+    each_backend(|db| async move {
+        if db.name != "sqlite" {
+            return db;
+        }
+        // A cache shared across runs: compiling the big components once is enough.
+        let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugin-test-cache");
+        let host = host(&db, &cache);
+        install(&host, "spam-filter", |m| m).await;
+        for (file, dir) in [("spam_filter_py.wasm", "spam-filter-py"), ("spam_filter_js.wasm", "spam-filter-js")] {
+            let Some((wasm, manifest)) = guest_language_filter(file, dir) else {
+                eprintln!("{file} not built; skipping (tests/run builds it)");
+                continue;
+            };
+            let report = host.install(&Actor::System, wasm, &manifest, None).await.unwrap_or_else(|e| panic!("install {file}: {e}"));
+            let name = report.summary.name;
+            for raw in [SPAM, HAM] {
+                let (rust, _) = host.filter_mail("spam-filter", mail(raw)).await.expect("loaded");
+                let (other, report) = host.filter_mail(&name, mail(raw)).await.expect("loaded");
+                let (rust, other) = (rust.expect("rust runs"), other.unwrap_or_else(|f| panic!("{name}: {f}\n{}", report.logs)));
+                assert_eq!(other.queue, rust.queue, "{name} routes like the Rust filter");
+                let score = |v: &switchboard::plugin::wit::Verdict| {
+                    v.dynamic_fields.iter().find(|f| f.name == "SpamScore").map(|f| f.values.clone())
+                };
+                assert_eq!(score(&other), score(&rust), "{name} scores like the Rust filter");
+            }
+        }
         db
     })
     .await;

@@ -302,6 +302,12 @@ impl Desk {
             return Ok(None);
         }
         let role: String = row.try_get("role")?;
+        let queues = self.agent_permissions(id).await?;
+        Ok(Some(AgentActor { id, login: row.try_get("login")?, admin: role == "admin", queues }))
+    }
+
+    /// An agent's queue permissions.
+    pub(crate) async fn agent_permissions(&self, id: i64) -> Result<HashMap<i64, QueuePermission>, DeskError> {
         let mut queues = HashMap::new();
         let grants = sqlx::query("SELECT queue_id, permission FROM agent_queue_permissions WHERE agent_id = $1")
             .bind(id)
@@ -313,7 +319,7 @@ impl Desk {
                 queues.insert(g.try_get(0)?, p);
             }
         }
-        Ok(Some(AgentActor { id, login: row.try_get("login")?, admin: role == "admin", queues }))
+        Ok(queues)
     }
 }
 

@@ -151,11 +151,17 @@ impl Desk {
                 }
             }
         }
-        if let Some(q) = &query.queue {
-            sql.push(" AND q.name = ").bind(Arg::Text(q.clone()));
-        }
-        if let Some(s) = &query.state {
-            sql.push(" AND s.name = ").bind(Arg::Text(s.clone()));
+        // Names are resolved to ids first, so the (queue_id, state_id, id)
+        // index serves the filter and the order on both backends.
+        for (name, table, column) in [(&query.queue, "queues", "t.queue_id"), (&query.state, "states", "t.state_id")] {
+            if let Some(name) = name {
+                let id: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE name = $1"))
+                    .bind(name)
+                    .fetch_optional(self.db().pool())
+                    .await?;
+                let Some(id) = id else { return Ok(TicketPage { items: Vec::new(), next_cursor: None }) };
+                sql.push(&format!(" AND {column} = ")).bind(Arg::Int(id));
+            }
         }
         if let Some(st) = query.state_type {
             sql.push(" AND s.state_type = ").bind(Arg::Text(st.as_str().to_string()));
@@ -220,10 +226,15 @@ impl Desk {
                         .push(")");
                 }
                 Backend::Postgres => {
+                    // An array of the matching ids is computed first (from the GIN
+                    // index), so the planner never walks the primary key testing
+                    // every ticket against the text.
                     let document = if customer { "(title_tsv || public_tsv)" } else { "(title_tsv || body_tsv)" };
-                    sql.push(&format!(" AND t.id IN (SELECT ticket_id FROM ticket_search WHERE {document} @@ plainto_tsquery('simple', "))
-                        .bind(Arg::Text(text.to_string()))
-                        .push("))");
+                    sql.push(&format!(
+                        " AND t.id = ANY(ARRAY(SELECT ticket_id FROM ticket_search WHERE {document} @@ plainto_tsquery('simple', "
+                    ))
+                    .bind(Arg::Text(text.to_string()))
+                    .push(")))");
                 }
             }
         }

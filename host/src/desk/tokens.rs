@@ -208,7 +208,7 @@ impl Desk {
     /// token is unknown, revoked, or its user is invalid.
     pub async fn authenticate(&self, secret: &str) -> Result<Option<(i64, Actor)>, DeskError> {
         let row = sqlx::query(
-            "SELECT t.id, t.name, t.role, t.agent_id, t.revoked_at, c.login AS customer_login, c.valid AS customer_valid FROM api_tokens t LEFT JOIN customer_users c ON c.id = t.customer_user_id WHERE t.token_hash = $1",
+            "SELECT t.id, t.name, t.role, t.agent_id, t.revoked_at, c.login AS customer_login, c.valid AS customer_valid, a.login AS agent_login, a.role AS agent_role, a.valid AS agent_valid FROM api_tokens t LEFT JOIN customer_users c ON c.id = t.customer_user_id LEFT JOIN agents a ON a.id = t.agent_id WHERE t.token_hash = $1",
         )
         .bind(hash_secret(secret))
         .fetch_optional(self.db().pool())
@@ -222,9 +222,13 @@ impl Desk {
         let actor = match TokenRole::parse(&role) {
             Some(TokenRole::Admin | TokenRole::Agent) => {
                 let Some(agent_id) = row.try_get::<Option<i64>, _>("agent_id")? else { return Ok(None) };
-                let Some(mut agent) = self.agent_actor(agent_id).await? else { return Ok(None) };
-                agent.admin = role == "admin" && agent.admin;
-                Actor::Agent(agent)
+                let Some(login) = row.try_get::<Option<String>, _>("agent_login")? else { return Ok(None) };
+                if !get_bool(&row, "agent_valid")? {
+                    return Ok(None);
+                }
+                let admin = role == "admin" && row.try_get::<Option<String>, _>("agent_role")?.as_deref() == Some("admin");
+                let queues = if admin { Default::default() } else { self.agent_permissions(agent_id).await? };
+                Actor::Agent(crate::desk::AgentActor { id: agent_id, login, admin, queues })
             }
             Some(TokenRole::Customer) => {
                 let Some(login) = row.try_get::<Option<String>, _>("customer_login")? else { return Ok(None) };

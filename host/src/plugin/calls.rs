@@ -129,6 +129,15 @@ impl PluginHost {
             let why = loaded.suspended.clone().unwrap_or_else(|| "the plugin is disabled".into());
             return (Err(Failure::new("disabled", why)), empty_report(""), scope);
         }
+        if let Some(missing) =
+            loaded.manifest.config.iter().find(|(key, spec)| spec.required && !identity.config.contains_key(*key)).map(|(k, _)| k)
+        {
+            let failure = Failure::new(
+                "config",
+                format!("required configuration key '{missing}' is not set (switchboard plugin config {} {missing}=…)", identity.name),
+            );
+            return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+        }
         let input_size = call.approx_size() as u64;
         if input_size > identity.limits.max_input_bytes {
             let failure = Failure::new(

@@ -51,7 +51,8 @@ impl ScriptTask for KeywordRouter {
         task::change_all(changes)?;
         task::change(TicketChange::internal_note("Routed by keyword", summary))?;
 
-        let mut outcome = Outcome::result("routed").with_data("queue", hit.rule.queue.clone()).with_data("keywords", hit.keywords.join(","));
+        let mut outcome =
+            Outcome::result("routed").with_data("queue", hit.rule.queue.clone()).with_data("keywords", hit.keywords.join(","));
         if let Some(p) = hit.rule.priority {
             outcome = outcome.with_data("priority", p.to_string());
         }

@@ -76,11 +76,7 @@ mod tests {
 
     #[test]
     fn spam_goes_to_the_junk_queue_with_its_score() {
-        let mail = Mail {
-            subject: "YOU HAVE WON THE LOTTERY".into(),
-            headers: vec![Header::new("X-Spam-Flag", "YES")],
-            ..Mail::default()
-        };
+        let mail = Mail { subject: "YOU HAVE WON THE LOTTERY".into(), headers: vec![Header::new("X-Spam-Flag", "YES")], ..Mail::default() };
         let a = assess(&mail, &Rules::default());
         let v = verdict(&a, 5, "Junk", None);
         assert_eq!(v.queue.as_deref(), Some("Junk"));

@@ -42,8 +42,16 @@ pub const SPAM_WORDS: &[&str] = &[
 ];
 
 /// Subject prefixes of auto-replies (lower case).
-const AUTO_REPLY_SUBJECTS: &[&str] =
-    &["out of office", "automatic reply", "auto reply", "autoreply", "auto:", "abwesenheitsnotiz", "réponse automatique", "away from office"];
+const AUTO_REPLY_SUBJECTS: &[&str] = &[
+    "out of office",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto:",
+    "abwesenheitsnotiz",
+    "réponse automatique",
+    "away from office",
+];
 
 /// Points for the individual signals.
 pub mod points {
@@ -361,11 +369,9 @@ mod tests {
 
     #[test]
     fn auto_replies_are_recognised_but_not_spam() {
-        for header in [
-            Header::new("Auto-Submitted", "auto-replied"),
-            Header::new("X-Autoreply", "yes"),
-            Header::new("Precedence", "auto_reply"),
-        ] {
+        for header in
+            [Header::new("Auto-Submitted", "auto-replied"), Header::new("X-Autoreply", "yes"), Header::new("Precedence", "auto_reply")]
+        {
             let mut m = ordinary();
             m.headers.push(header.clone());
             let a = assess(&m, &Rules::default());

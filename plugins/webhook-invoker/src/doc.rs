@@ -111,7 +111,10 @@ mod tests {
     fn maps_answers() {
         let answer = json!({"id": 42, "status": "open", "ok": true, "none": null,
             "result": {"items": [{"status": "done"}], "tags": ["a", "b"]}});
-        let m = parse_mapping("id=>ExternalId,status=>S,ok=>Ok,none=>N,result.items.0.status=>First,result.tags=>Tags,missing=>M,result.items.9.status=>X").unwrap();
+        let m = parse_mapping(
+            "id=>ExternalId,status=>S,ok=>Ok,none=>N,result.items.0.status=>First,result.tags=>Tags,missing=>M,result.items.9.status=>X",
+        )
+        .unwrap();
         let data = apply_mapping(&m, &answer);
         let expect = [("ExternalId", "42"), ("S", "open"), ("Ok", "true"), ("N", ""), ("First", "done"), ("Tags", "[\"a\",\"b\"]")];
         assert_eq!(data, expect.map(|(k, v)| (k.to_owned(), v.to_owned())));
