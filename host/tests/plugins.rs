@@ -348,3 +348,38 @@ async fn python_and_javascript_filters_agree_with_the_rust_one() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_directory_is_reachable_only_when_granted() {
+    require_plugins!();
+    let _serial = SERIAL.lock().await;
+    each_backend(|db| async move {
+        if db.name != "sqlite" {
+            return db;
+        }
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        let shared = tempfile::tempdir().expect("shared dir");
+        std::fs::write(shared.path().join("hello.txt"), "hello, plugin").expect("write");
+        let probe = |path: &str| {
+            let raw = format!("From: a@example.com\r\nTo: b@example.com\r\nSubject: probe\r\nX-Hostile-Path: {path}\r\n\r\nbody\r\n");
+            mail(raw.as_bytes())
+        };
+        install(&host, "read-file", |m| m).await;
+        let (result, _) = host.filter_mail("hostile-read-file", probe("/data/hello.txt")).await.expect("loaded");
+        assert!(result.expect_err("nothing granted").message.starts_with("denied"));
+
+        let grant = format!("directories = [{{ host = \"{}\", guest = \"/data\" }}]", shared.path().display());
+        let (wasm, manifest) = built("read-file").expect("built");
+        let manifest = with_capabilities(manifest, &grant).replace("version = \"0.1.0\"", "version = \"0.2.0\"");
+        let report = host.install(&Actor::System, wasm, &manifest, None).await.expect("upgrade");
+        assert_eq!(report.added_capabilities.len(), 1, "the upgrade says which capability it adds: {:?}", report.added_capabilities);
+        let (result, _) = host.filter_mail("hostile-read-file", probe("/data/hello.txt")).await.expect("loaded");
+        let verdict = result.expect("the granted directory is readable");
+        assert_eq!(verdict.title.as_deref(), Some("read 13 bytes of /data/hello.txt"));
+        let (result, _) = host.filter_mail("hostile-read-file", probe("/etc/passwd")).await.expect("loaded");
+        assert!(result.expect_err("outside the grant").message.starts_with("denied"), "only the granted directory");
+        db
+    })
+    .await;
+}
