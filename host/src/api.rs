@@ -94,11 +94,25 @@ pub fn app(desk: Desk, plugins: PluginHost, settings: ApiSettings) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn(close_after_refused_body))
         .layer(DefaultBodyLimit::max(settings.max_request_bytes))
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), actor = tracing::field::Empty)
         }))
         .with_state(state)
+}
+
+/// A request refused before its body was read (401, 403, 413 …) leaves unread
+/// bytes on the connection: tell the client the connection ends here, so it
+/// does not send its next request into a closing socket.
+async fn close_after_refused_body(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let has_body = request.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).is_some_and(|v| v != "0")
+        || request.headers().contains_key(axum::http::header::TRANSFER_ENCODING);
+    let mut response = next.run(request).await;
+    if has_body && response.status().is_client_error() {
+        response.headers_mut().insert(axum::http::header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn openapi_json(State(state): State<AppState>) -> Response {

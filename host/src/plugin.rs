@@ -65,6 +65,14 @@ pub enum PluginError {
     /// The signature is missing, malformed or not from a trusted key.
     #[error("signature: {0}")]
     Signature(String),
+    /// A configuration value does not fit the manifest's schema.
+    #[error("{key}: {message}")]
+    Config {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The plugin is disabled or suspended.
     #[error("{0}")]
     Unavailable(String),
@@ -335,18 +343,26 @@ impl PluginHost {
         Ok(count)
     }
 
-    /// Sets a configuration value, checking it against the manifest schema (admin).
-    pub async fn configure(&self, actor: &Actor, name: &str, key: &str, value: &str) -> Result<(), PluginError> {
+    /// Sets configuration values, checking every one against the manifest
+    /// schema first: either all are stored (in one transaction) or none (admin).
+    pub async fn configure(&self, actor: &Actor, name: &str, values: &[(String, String)]) -> Result<(), PluginError> {
         actor.require_admin()?;
         let desk = self.desk()?;
         let summary = desk.plugin_get(actor, name).await?;
         let manifest = Manifest::parse(&summary.manifest)?;
-        let spec = manifest.config.get(key).ok_or_else(|| {
-            let keys: Vec<&str> = manifest.config.keys().map(String::as_str).collect();
-            PluginError::Invalid(format!("{name} has no configuration key '{key}'; its keys: {}", keys.join(", ")))
-        })?;
-        manifest::check_value(spec.value_type, value).map_err(|m| PluginError::Invalid(format!("{key}: {m}")))?;
-        desk.plugin_config_set(actor, name, key, value, spec.secret).await?;
+        let mut checked = Vec::new();
+        for (key, value) in values {
+            let spec = manifest.config.get(key).ok_or_else(|| {
+                let keys: Vec<&str> = manifest.config.keys().map(String::as_str).collect();
+                PluginError::Config {
+                    key: key.clone(),
+                    message: format!("{name} has no configuration key '{key}'; its keys: {}", keys.join(", ")),
+                }
+            })?;
+            manifest::check_value(spec.value_type, value).map_err(|m| PluginError::Config { key: key.clone(), message: m })?;
+            checked.push((key.clone(), value.clone(), spec.secret));
+        }
+        desk.plugin_config_set(actor, name, &checked).await?;
         self.inner.loaded.write().await.remove(name);
         Ok(())
     }

@@ -27,6 +27,7 @@ impl From<PluginError> for ApiError {
             PluginError::Manifest(m) => ApiError::field(format!("manifest.{}", m.field), m.message),
             PluginError::Invalid(m) => ApiError::field("component", m),
             PluginError::Signature(m) => ApiError::field("signature", m),
+            PluginError::Config { key, message } => ApiError::field(key, message),
             PluginError::Unavailable(m) => ApiError::new(StatusCode::CONFLICT, m),
             PluginError::Engine(m) => {
                 tracing::error!(error = %m, "plugin engine error");
@@ -355,12 +356,8 @@ async fn set_config(
     ApiPath(name): ApiPath<String>,
     ApiJson(values): ApiJson<BTreeMap<String, String>>,
 ) -> Result<StatusCode, ApiError> {
-    for (key, value) in values {
-        state.plugins.configure(&caller.actor, &name, &key, &value).await.map_err(|e| match e {
-            PluginError::Invalid(m) => ApiError::field(key.clone(), m),
-            other => other.into(),
-        })?;
-    }
+    let values: Vec<(String, String)> = values.into_iter().collect();
+    state.plugins.configure(&caller.actor, &name, &values).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -111,9 +111,9 @@ pub(crate) enum PluginCommand {
         /// A ticket as the API returns it (optionally with "articles" and "params").
         #[arg(long)]
         ticket_json: Option<PathBuf>,
-        /// Configuration KEY=VALUE.
-        #[arg(long = "config")]
-        config: Vec<String>,
+        /// Configuration values KEY=VALUE for this run.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        settings: Vec<String>,
         /// Let service invokers make real requests (granted hosts only).
         #[arg(long)]
         allow_http: bool,
@@ -239,8 +239,9 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
             println!("{} {}", p.name, if enable { "enabled" } else { "disabled" });
         }
         PluginCommand::Config { name, values } => {
-            for (key, value) in pairs(values, "value")? {
-                host.configure(&admin, name, &key, &value).await?;
+            let values = pairs(values, "value")?;
+            host.configure(&admin, name, &values).await?;
+            for (key, _) in values {
                 println!("set {name}.{key}");
             }
         }
@@ -296,6 +297,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
             );
         }
         PluginCommand::New { world, name, dir } => {
+            crate::plugin::manifest::check_name(name).map_err(|m| CliError::Usage(format!("plugin name '{name}': {m}")))?;
             let w = World::parse(world).ok_or_else(|| {
                 CliError::Usage(format!(
                     "unknown world '{world}'; use postmaster-filter, script-task, service-invoker or transition-action"
@@ -304,7 +306,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
             let root = crate::plugin::template::create(dir, name, w).map_err(|e| CliError::Usage(e.to_string()))?;
             println!("created {}; build it with: cd {} && cargo build --release", root.display(), root.display());
         }
-        PluginCommand::Run { file, manifest, input, mail, ticket_json, config, allow_http } => {
+        PluginCommand::Run { file, manifest, input, mail, ticket_json, settings, allow_http } => {
             let bytes = read(file)?;
             let manifest_file = manifest_path(file, manifest);
             let text = String::from_utf8(read(&manifest_file)?)
@@ -318,7 +320,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 (_, _, Some(p)) => LocalInput::TicketJson(parse_json(p)?),
                 _ => return Err(CliError::Usage("give --input FILE.json, --mail FILE.eml or --ticket-json FILE".into())),
             };
-            let config: BTreeMap<String, String> = pairs(config, "config")?.into_iter().collect();
+            let config: BTreeMap<String, String> = pairs(settings, "--set")?.into_iter().collect();
             let (result, report) =
                 host.run_local(&bytes, &text, local, config, *allow_http).await.map_err(|e| with_file(e, &manifest_file))?;
             match &result {

@@ -331,25 +331,28 @@ impl Desk {
         Ok(())
     }
 
-    /// Sets a configuration value (admin); secrets are stored encrypted.
-    pub async fn plugin_config_set(&self, actor: &Actor, name: &str, key: &str, value: &str, secret: bool) -> Result<(), DeskError> {
+    /// Sets configuration values (key, value, secret) in one transaction
+    /// (admin); secrets are stored encrypted.
+    pub async fn plugin_config_set(&self, actor: &Actor, name: &str, values: &[(String, String, bool)]) -> Result<(), DeskError> {
         actor.require_admin()?;
-        let stored = if secret {
-            self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.seal(value)?
-        } else {
-            value.to_string()
-        };
         let mut tx = self.db().begin_write().await?;
-        sqlx::query(
-            "INSERT INTO plugin_config (name, key, value, secret) VALUES ($1, $2, $3, $4) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value, secret = excluded.secret",
-        )
-        .bind(name)
-        .bind(key)
-        .bind(stored)
-        .bind(secret)
-        .execute(&mut *tx.tx)
-        .await
-        .map_err(|e| DeskError::from_write(e, &format!("plugin {name}")))?;
+        for (key, value, secret) in values {
+            let stored = if *secret {
+                self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.seal(value)?
+            } else {
+                value.clone()
+            };
+            sqlx::query(
+                "INSERT INTO plugin_config (name, key, value, secret) VALUES ($1, $2, $3, $4) ON CONFLICT (name, key) DO UPDATE SET value = excluded.value, secret = excluded.secret",
+            )
+            .bind(name)
+            .bind(key)
+            .bind(stored)
+            .bind(*secret)
+            .execute(&mut *tx.tx)
+            .await
+            .map_err(|e| DeskError::from_write(e, &format!("plugin {name}")))?;
+        }
         sqlx::query("UPDATE plugins SET changed_at = $1 WHERE name = $2").bind(now_micros()).bind(name).execute(&mut *tx.tx).await?;
         tx.commit().await?;
         Ok(())

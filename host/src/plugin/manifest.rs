@@ -336,6 +336,19 @@ impl Manifest {
     }
 }
 
+/// Checks a plugin name: 1-64 characters of a-z, 0-9 and '-', starting with a letter.
+pub fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err("use 1-64 characters of a-z, 0-9 and '-', starting with a letter".into())
+    }
+}
+
 /// Checks a configuration value against its type.
 pub fn check_value(value_type: ConfigType, value: &str) -> Result<(), String> {
     match value_type {

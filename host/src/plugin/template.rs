@@ -21,14 +21,8 @@ fn lib_rs(world: World) -> &'static str {
         World::PostmasterFilter => {
             r#"//! A postmaster filter: sees each incoming mail and returns a verdict.
 
+// The world's `use` brings Mail, Verdict and PluginError into scope.
 wit_bindgen::generate!({ path: "wit", world: "switchboard:plugin/postmaster-filter", generate_all });
-
-use exports_types::*;
-
-mod exports_types {
-    pub use crate::switchboard::plugin::filter_types::Verdict;
-    pub use crate::switchboard::plugin::types::{Mail, PluginError};
-}
 
 struct Plugin;
 
@@ -55,9 +49,9 @@ export!(Plugin);
 
 wit_bindgen::generate!({ path: "wit", world: "switchboard:plugin/script-task", generate_all });
 
-use switchboard::plugin::task_types::{Outcome, TaskContext};
+// The world's `use` brings TaskContext, Outcome, Param and PluginError into scope.
 use switchboard::plugin::ticket;
-use switchboard::plugin::types::{Note, Param, PluginError, TicketChange};
+use switchboard::plugin::types::{Note, TicketChange};
 
 struct Plugin;
 
@@ -85,8 +79,7 @@ export!(Plugin);
 
 wit_bindgen::generate!({ path: "wit", world: "switchboard:plugin/transition-action", generate_all });
 
-use switchboard::plugin::action_types::ActionContext;
-use switchboard::plugin::types::{Param, PluginError, TicketChange};
+// The world's `use` brings ActionContext, Param, PluginError and TicketChange into scope.
 
 struct Plugin;
 
@@ -108,8 +101,8 @@ export!(Plugin);
 
 wit_bindgen::generate!({ path: "wit", world: "switchboard:plugin/service-invoker", generate_all });
 
-use switchboard::plugin::invoker_types::{InvokeRequest, InvokeResponse};
-use switchboard::plugin::types::{Param, PluginError};
+// The world's `use` brings InvokeRequest, InvokeResponse and PluginError into scope.
+use switchboard::plugin::types::Param;
 
 struct Plugin;
 
