@@ -163,8 +163,11 @@ impl Desk {
         let article = self.check_article(actor, input.article, "article", &mut problems).await?;
         let ticket_values = self.check_dynamic_values(ObjectType::Ticket, &input.dynamic_fields, "dynamic_fields", &mut problems).await?;
 
-        let mut tx = self.db().begin_write().await?;
-        let conn = &mut *tx.tx;
+        // Names are resolved on a read connection, before the write transaction:
+        // on SQLite the single writer then holds its lock only for the writes.
+        // Foreign keys still guard against an entry deleted in between.
+        let mut reader = self.db().conn().await?;
+        let conn = &mut *reader;
         let queue_name = match (&input.queue, actor) {
             (Some(q), _) => Some(q.clone()),
             (None, Actor::Customer { .. }) => Some(self.settings().default_queue.clone()),
@@ -221,7 +224,10 @@ impl Desk {
             return Err(DeskError::Forbidden(format!("no rw permission on queue '{}'", queue.name)));
         }
         let pending_until = if pending { input.pending_until } else { None };
+        drop(reader);
 
+        let mut tx = self.db().begin_write().await?;
+        let conn = &mut *tx.tx;
         let number = next_number(conn, self.db().backend(), self.settings().system_id).await?;
         let now = now_micros();
         let row = sqlx::query(
