@@ -383,3 +383,43 @@ async fn a_directory_is_reachable_only_when_granted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_webhook_invoker_posts_and_maps_the_answer() {
+    require_plugins!();
+    let _serial = SERIAL.lock().await;
+    each_backend(|db| async move {
+        let cache = tempfile::tempdir().expect("cache");
+        let host = host(&db, cache.path());
+        let (port, seen) = capturing_server(ok_response("{\"id\": 42, \"status\": \"open\"}")).await;
+        let (down, _) = http_server("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".into()).await;
+        let caps = format!("http = [\"http://localhost:{port}\", \"http://localhost:{down}\"]\nhttp_private = true");
+        install(&host, "webhook-invoker", |m| with_capabilities(m, &caps)).await;
+        let config = |url: String| {
+            vec![
+                ("url".to_string(), url),
+                ("token".to_string(), "s3cret-token".to_string()),
+                ("mapping".to_string(), "id=>ExternalId,status=>ExternalStatus".to_string()),
+            ]
+        };
+        host.configure(&Actor::System, "webhook-invoker", &config(format!("http://localhost:{port}/hook"))).await.expect("configure");
+        let (result, report) = host.invoke_service("webhook-invoker", request(&[("customer", "jane")])).await.expect("loaded");
+        let response = result.unwrap_or_else(|f| panic!("{f}\n{}", report.logs));
+        assert_eq!(response.error_code, None);
+        assert_eq!(data(&response.data, "ExternalId"), Some("42"), "{}: {response:?}", db.name);
+        assert_eq!(data(&response.data, "ExternalStatus"), Some("open"));
+        let requests = seen.lock().expect("lock").clone();
+        assert_eq!(requests.len(), 1);
+        let sent = requests[0].to_ascii_lowercase();
+        assert!(sent.starts_with("post /hook "), "{sent}");
+        assert!(sent.contains("authorization: bearer s3cret-token"), "the secret token is sent: {sent}");
+        assert!(sent.contains("\"customer\"") && sent.contains("jane"), "params are in the document: {sent}");
+        assert!(!report.logs.contains("s3cret-token"), "secrets stay out of the log");
+
+        host.configure(&Actor::System, "webhook-invoker", &config(format!("http://localhost:{down}/hook"))).await.expect("configure");
+        let (result, _) = host.invoke_service("webhook-invoker", request(&[])).await.expect("loaded");
+        assert_eq!(result.expect("answered").error_code.as_deref(), Some("http-503"), "the caller can branch on the remote refusal");
+        db
+    })
+    .await;
+}

@@ -37,7 +37,7 @@ async fn sqlite() -> TestDb {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Db::connect(&url, SqliteSync::Normal).await.expect("open sqlite");
     db.migrate().await.expect("migrate sqlite");
-    let desk = Desk::new(db, DeskSettings::default());
+    let desk = Desk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
     desk.bootstrap().await.expect("bootstrap");
     TestDb { name: "sqlite", desk, _dir: Some(dir), pg: None }
 }
@@ -50,7 +50,7 @@ async fn postgres(admin_url: &str) -> TestDb {
     let url = format!("{base}/{name}");
     let db = Db::connect(&url, SqliteSync::Full).await.expect("open postgres");
     db.migrate().await.expect("migrate postgres");
-    let desk = Desk::new(db, DeskSettings::default());
+    let desk = Desk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
     desk.bootstrap().await.expect("bootstrap");
     TestDb { name: "postgres", desk, _dir: None, pg: Some((admin_url.to_string(), name)) }
 }
