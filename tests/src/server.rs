@@ -1,0 +1,152 @@
+//! [`Server`]: one `switchboard serve` process with its own data directory (and database), its
+//! logs and admin token; starting and stopping, HTTP requests and CLI runs are in submodules.
+
+mod cli;
+mod http;
+mod process;
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::pg::PgDatabase;
+
+/// Extra settings for [`Server::start_with`].
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Extra environment variables for the server process (e.g.
+    /// `SWITCHBOARD_MAX_REQUEST_BYTES`).
+    pub env: Vec<(String, String)>,
+    /// Extra command-line arguments appended to `switchboard serve ...`.
+    pub args: Vec<String>,
+}
+
+impl ServerOptions {
+    /// Adds an environment variable for the server process.
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+}
+
+/// A running (or stopped) `switchboard serve` process with its own data
+/// directory and, for PostgreSQL, its own database.
+pub struct Server {
+    backend: Backend,
+    tmp: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    options: ServerOptions,
+    port: u16,
+    child: Option<Child>,
+    starts: u32,
+    admin_token: Option<String>,
+    client: reqwest::Client,
+}
+
+impl Server {
+    /// Starts a server on a fresh data directory / database and waits until it
+    /// is healthy.
+    pub async fn start(backend: Backend) -> Server {
+        Server::start_with(backend, ServerOptions::default()).await
+    }
+
+    /// Like [`Server::start`] with extra environment / arguments.
+    pub async fn start_with(backend: Backend, options: ServerOptions) -> Server {
+        let tmp = tempfile::Builder::new().prefix("switchboard-e2e-").tempdir().expect("create temp dir");
+        fs::create_dir_all(tmp.path().join("data")).expect("create data dir");
+        fs::create_dir_all(tmp.path().join("logs")).expect("create log dir");
+        let pg = match &backend {
+            Backend::Sqlite => None,
+            Backend::Postgres(url) => Some(PgDatabase::create(url)),
+        };
+        let client =
+            reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(8).build().expect("build HTTP client");
+        let mut server = Server { backend, tmp, pg, options, port: 0, child: None, starts: 0, admin_token: None, client };
+        server.spawn_and_wait().await;
+        server
+    }
+
+    /// The backend this server runs on.
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The data directory passed as `--data-dir`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
+    /// The `--database-url` passed to the server (PostgreSQL only).
+    pub fn database_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|p| p.url.as_str())
+    }
+
+    /// The port of the current (or last) server process.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// How many times the server process has been started.
+    pub fn starts(&self) -> u32 {
+        self.starts
+    }
+
+    fn log_path(&self, stream: &str, start: u32) -> PathBuf {
+        self.tmp.path().join("logs").join(format!("{stream}.{start}.log"))
+    }
+
+    /// Stdout of the current (most recent) server process.
+    pub fn stdout(&self) -> String {
+        fs::read_to_string(self.log_path("stdout", self.starts)).unwrap_or_default()
+    }
+
+    /// Stderr of the current (most recent) server process.
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(self.log_path("stderr", self.starts)).unwrap_or_default()
+    }
+
+    /// Stdout and stderr of every start so far, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for n in 1..=self.starts {
+            for stream in ["stdout", "stderr"] {
+                let text = fs::read_to_string(self.log_path(stream, n)).unwrap_or_default();
+                let tail: String = {
+                    let lines: Vec<&str> = text.lines().collect();
+                    let from = lines.len().saturating_sub(80);
+                    lines[from..].join("\n")
+                };
+                out.push_str(&format!("----- start #{n} {stream} (last 80 lines) -----\n{tail}\n"));
+            }
+        }
+        out
+    }
+
+    /// The admin token printed on the first start; panics (with the server
+    /// log) when none was printed.
+    pub fn admin_token(&self) -> String {
+        self.admin_token
+            .clone()
+            .unwrap_or_else(|| panic!("no `ADMIN TOKEN (shown once): sb_...` line found in server stdout\n{}", self.logs()))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!(
+                "switchboard server logs ({} backend, temp dir {}):\n{}",
+                self.backend.name(),
+                self.tmp.path().display(),
+                self.logs()
+            );
+        }
+        // `pg` (database) and `tmp` (directory) are dropped after this.
+    }
+}
