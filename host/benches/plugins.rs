@@ -5,7 +5,8 @@
 //! call and restart-to-first-call times.
 //!
 //! Run: `cargo bench -p switchboard --bench plugins` (release build). Options
-//! (after `--`): `--calls N` (default 20000). Python/JS components are looked
+//! (after `--`): `--calls N` (default 20000), `--only-rust` (skip the Python and
+//! JavaScript builds and the server restart). Python/JS components are looked
 //! up at target/wasm32-wasip2/release/spam_filter_{py,js}.wasm.
 
 use std::path::PathBuf;
@@ -142,7 +143,9 @@ fn main() {
             components.push(("Rust", "spam-filter".into(), wasm, manifest));
         }
         let release = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/release");
-        for (lang, file, dir_name) in [("Python", "spam_filter_py.wasm", "spam-filter-py"), ("JavaScript", "spam_filter_js.wasm", "spam-filter-js")] {
+        let only_rust = std::env::args().any(|a| a == "--only-rust");
+        let others = if only_rust { Vec::new() } else { vec![("Python", "spam_filter_py.wasm", "spam-filter-py"), ("JavaScript", "spam_filter_js.wasm", "spam-filter-js")] };
+        for (lang, file, dir_name) in others {
             let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../plugins").join(dir_name).join("plugin.toml");
             if let (Ok(wasm), Ok(text)) = (std::fs::read(release.join(file)), std::fs::read_to_string(&manifest)) {
                 let name = text.lines().find_map(|l| l.strip_prefix("name = ")).map(|n| n.trim_matches('"').to_string()).unwrap_or_default();
@@ -181,6 +184,9 @@ fn main() {
         r.expect("first call after restart");
         println!("\nrestart→first call (precompiled cache warm, {loaded} plugins): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
 
+        if only_rust {
+            return;
+        }
         // The real server: a second start on the same data directory, bundled plugins included.
         let data = tempfile::tempdir().expect("temp");
         for round in ["first start (installs and compiles the bundled plugins)", "restart (precompiled cache warm)"] {
