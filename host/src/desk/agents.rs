@@ -179,16 +179,6 @@ impl Desk {
         Ok(agent)
     }
 
-    /// Finds an agent id by login.
-    pub async fn agent_id_by_login(&self, login: &str) -> Result<Option<i64>, DeskError> {
-        Ok(sqlx::query("SELECT id FROM agents WHERE login = $1")
-            .bind(login)
-            .fetch_optional(self.db().pool())
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?)
-    }
-
     /// Creates an agent (admin only).
     pub async fn agent_create(&self, actor: &Actor, input: AgentInput) -> Result<Agent, DeskError> {
         actor.require_admin()?;

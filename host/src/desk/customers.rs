@@ -317,12 +317,6 @@ impl Desk {
         Ok(user_from_row(&row)?)
     }
 
-    /// Finds a customer user by login (no permission check: internal lookups).
-    pub async fn customer_user_by_login(&self, login: &str) -> Result<Option<CustomerUser>, DeskError> {
-        let row = sqlx::query(&format!("{USER_SELECT} WHERE u.login = $1")).bind(login).fetch_optional(self.db().pool()).await?;
-        Ok(row.as_ref().map(user_from_row).transpose()?)
-    }
-
     /// Creates a customer user (admin only).
     pub async fn customer_user_create(&self, actor: &Actor, input: CustomerUserInput) -> Result<CustomerUser, DeskError> {
         actor.require_admin()?;

@@ -358,15 +358,6 @@ impl Desk {
         Ok(())
     }
 
-    /// Removes a configuration value (admin).
-    pub async fn plugin_config_unset(&self, actor: &Actor, name: &str, key: &str) -> Result<(), DeskError> {
-        actor.require_admin()?;
-        let mut tx = self.db().begin_write().await?;
-        sqlx::query("DELETE FROM plugin_config WHERE name = $1 AND key = $2").bind(name).bind(key).execute(&mut *tx.tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// All configuration values of a plugin, secrets decrypted (for the plugin host only).
     pub async fn plugin_config_values(&self, name: &str) -> Result<Vec<PluginConfigValue>, DeskError> {
         let rows = sqlx::query("SELECT key, value, secret FROM plugin_config WHERE name = $1 ORDER BY key")
