@@ -26,7 +26,8 @@ pub enum CatalogKind {
 }
 
 impl CatalogKind {
-    fn table(self) -> &'static str {
+    /// The table holding entries of this kind.
+    pub(crate) fn table(self) -> &'static str {
         match self {
             CatalogKind::Queue => "queues",
             CatalogKind::State => "states",

@@ -48,12 +48,7 @@ async fn resolve(
     field: &str,
     problems: &mut Problems,
 ) -> Result<Option<Resolved>, DeskError> {
-    let table = match kind {
-        CatalogKind::Queue => "queues",
-        CatalogKind::State => "states",
-        CatalogKind::Priority => "priorities",
-        CatalogKind::Type => "ticket_types",
-    };
+    let table = kind.table();
     let extra = if kind == CatalogKind::State { "state_type" } else { "''" };
     let mut sql = Sql::new(&format!("SELECT id, name, valid, {extra} AS state_type FROM {table} WHERE "));
     match wanted {

@@ -156,6 +156,18 @@ pub(crate) struct TicketAccess {
 }
 
 impl TicketAccess {
+    /// What `actor` may do with a ticket in `queue_id` belonging to `customer_user`.
+    fn new(actor: &Actor, ticket_id: i64, queue_id: i64, customer_user: Option<&str>) -> TicketAccess {
+        TicketAccess {
+            ticket_id,
+            permission: actor.queue_permission(queue_id),
+            customer_owned: match actor {
+                Actor::Customer { login } => Some(customer_user == Some(login.as_str())),
+                _ => None,
+            },
+        }
+    }
+
     /// Refuses actors that may not read the ticket.
     pub(crate) fn require_read(&self) -> Result<(), DeskError> {
         match (self.customer_owned, self.permission) {
@@ -238,14 +250,7 @@ impl Desk {
     }
 
     fn access_of(&self, actor: &Actor, ticket: &Ticket) -> TicketAccess {
-        TicketAccess {
-            ticket_id: ticket.id,
-            permission: actor.queue_permission(ticket.queue_id),
-            customer_owned: match actor {
-                Actor::Customer { login } => Some(ticket.customer_user.as_deref() == Some(login.as_str())),
-                _ => None,
-            },
-        }
+        TicketAccess::new(actor, ticket.id, ticket.queue_id, ticket.customer_user.as_deref())
     }
 
     /// Looks up what `actor` may do with ticket `id`.
@@ -258,13 +263,6 @@ impl Desk {
             .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
         let queue_id: i64 = row.try_get(0)?;
         let customer_user: Option<String> = row.try_get(1)?;
-        Ok(TicketAccess {
-            ticket_id: id,
-            permission: actor.queue_permission(queue_id),
-            customer_owned: match actor {
-                Actor::Customer { login } => Some(customer_user.as_deref() == Some(login.as_str())),
-                _ => None,
-            },
-        })
+        Ok(TicketAccess::new(actor, id, queue_id, customer_user.as_deref()))
     }
 }

@@ -16,7 +16,7 @@ fn time(t: DateTime<Utc>) -> String {
 }
 
 /// A dynamic field value as canonical text items.
-fn value_items(value: &Value) -> Vec<String> {
+pub(crate) fn value_items(value: &Value) -> Vec<String> {
     match value {
         Value::Null => Vec::new(),
         Value::Bool(b) => vec![if *b { "1" } else { "0" }.to_string()],

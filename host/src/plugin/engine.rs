@@ -27,6 +27,8 @@ pub(crate) struct PluginEngine {
     pub(crate) engine: Engine,
     linkers: Vec<(World, Linker<StoreState>)>,
     cache_dir: PathBuf,
+    /// Names this engine's compiled-code compatibility in artifact file names.
+    engine_key: String,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -94,7 +96,10 @@ impl PluginEngine {
                 }
             })
             .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?;
-        Ok(PluginEngine { engine, linkers, cache_dir, stop_ticker })
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = format!("{:016x}", hasher.finish());
+        Ok(PluginEngine { engine, linkers, cache_dir, engine_key, stop_ticker })
     }
 
     /// The linker of `world`: WASI p2 (granting nothing by itself), our
@@ -104,15 +109,8 @@ impl PluginEngine {
         linker
     }
 
-    /// A key naming this engine's compiled-code compatibility.
-    fn engine_key(&self) -> String {
-        let mut hasher = DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut hasher);
-        format!("{:016x}", hasher.finish())
-    }
-
     fn artifact_path(&self, sha256: &str) -> PathBuf {
-        self.cache_dir.join(format!("{sha256}-{}.cwasm", self.engine_key()))
+        self.cache_dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
     }
 
     /// Compiles `bytes` (or loads the cached artifact for `sha256`), writing
@@ -120,7 +118,7 @@ impl PluginEngine {
     /// it runs on a blocking thread and only at install or first load.
     pub(crate) async fn load(&self, sha256: &str, bytes: &[u8]) -> Result<Component, PluginError> {
         let path = self.artifact_path(sha256);
-        let expected_digest = self.cache_dir.join(format!("{sha256}-{}.sha256", self.engine_key()));
+        let expected_digest = self.cache_dir.join(format!("{sha256}-{}.sha256", self.engine_key));
         if let Some(component) = load_cached(&self.engine, &path, &expected_digest) {
             return Ok(component);
         }

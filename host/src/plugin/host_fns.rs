@@ -74,13 +74,16 @@ impl clock::Host for StoreState {
 }
 
 impl StoreState {
-    fn kv_desk(&self) -> Result<crate::desk::Desk, PluginError> {
+    /// The store, the plugin's name and its quota, if the plugin was granted kv.
+    fn kv_scope(&self) -> Result<(crate::desk::Desk, String, i64), PluginError> {
         if !self.plugin.kv {
             return Err(denied("the key-value store (capabilities.kv)"));
         }
-        self.desk
+        let desk = self
+            .desk
             .clone()
-            .ok_or_else(|| PluginError { code: "unavailable".into(), message: "no key-value store in this run (no database)".into() })
+            .ok_or_else(|| PluginError { code: "unavailable".into(), message: "no key-value store in this run (no database)".into() })?;
+        Ok((desk, self.plugin.name.clone(), self.plugin.limits.kv_max_bytes as i64))
     }
 }
 
@@ -97,33 +100,32 @@ fn kv_error(err: crate::desk::KvError) -> PluginError {
 
 impl kv::Host for StoreState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
-        let desk = match self.kv_desk() {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(desk.kv_get(&self.plugin.name, &key).await.map_err(kv_error))
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, _) = scope?;
+            desk.kv_get(&plugin, &key).await.map_err(kv_error)
+        }
+        .await)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
-        let desk = match self.kv_desk() {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
-        let quota = self.plugin.limits.kv_max_bytes as i64;
-        Ok(desk.kv_write(&self.plugin.name, &key, Err(()), Some(&value), quota).await.map(|_| ()).map_err(kv_error))
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, quota) = scope?;
+            desk.kv_write(&plugin, &key, Err(()), Some(&value), quota).await.map(|_| ()).map_err(kv_error)
+        }
+        .await)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, PluginError>> {
-        let desk = match self.kv_desk() {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
-        let existed = match desk.kv_get(&self.plugin.name, &key).await {
-            Ok(v) => v.is_some(),
-            Err(e) => return Ok(Err(kv_error(e))),
-        };
-        let quota = self.plugin.limits.kv_max_bytes as i64;
-        Ok(desk.kv_write(&self.plugin.name, &key, Err(()), None, quota).await.map(|_| existed).map_err(kv_error))
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, quota) = scope?;
+            let existed = desk.kv_get(&plugin, &key).await.map_err(kv_error)?.is_some();
+            desk.kv_write(&plugin, &key, Err(()), None, quota).await.map_err(kv_error)?;
+            Ok(existed)
+        }
+        .await)
     }
 
     async fn compare_and_swap(
@@ -132,20 +134,21 @@ impl kv::Host for StoreState {
         expected: Option<Vec<u8>>,
         new: Option<Vec<u8>>,
     ) -> wasmtime::Result<Result<bool, PluginError>> {
-        let desk = match self.kv_desk() {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
-        let quota = self.plugin.limits.kv_max_bytes as i64;
-        Ok(desk.kv_write(&self.plugin.name, &key, Ok(expected.as_deref()), new.as_deref(), quota).await.map_err(kv_error))
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, quota) = scope?;
+            desk.kv_write(&plugin, &key, Ok(expected.as_deref()), new.as_deref(), quota).await.map_err(kv_error)
+        }
+        .await)
     }
 
     async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
-        let desk = match self.kv_desk() {
-            Ok(d) => d,
-            Err(e) => return Ok(Err(e)),
-        };
-        Ok(desk.kv_keys(&self.plugin.name, &prefix).await.map_err(kv_error))
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, _) = scope?;
+            desk.kv_keys(&plugin, &prefix).await.map_err(kv_error)
+        }
+        .await)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::plugin::bindings::base::switchboard::plugin::task_types::TaskContext;
 use crate::plugin::bindings::base::switchboard::plugin::types::{Article, AttachmentInfo, DynamicField, Param, SenderType, Ticket};
 use crate::plugin::bindings::invoker::switchboard::plugin::invoker_types::InvokeRequest;
 use crate::plugin::calls::Call;
-use crate::plugin::convert::mail_from_bytes;
+use crate::plugin::convert::{mail_from_bytes, value_items};
 use crate::plugin::egress::RecordedResponse;
 use crate::plugin::invoke::{Failure, Report};
 use crate::plugin::manifest::{Manifest, World};
@@ -110,16 +110,6 @@ fn note() -> String {
     "note".into()
 }
 
-fn items(value: &Value) -> Vec<String> {
-    match value {
-        Value::Null => Vec::new(),
-        Value::Bool(b) => vec![if *b { "1" } else { "0" }.into()],
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().flat_map(items).collect(),
-        other => vec![other.to_string()],
-    }
-}
-
 fn ticket_from_api(value: Value) -> Result<(Ticket, Vec<Article>), PluginError> {
     let t: ApiTicket = serde_json::from_value(value).map_err(|e| PluginError::Invalid(format!("ticket JSON: {e}")))?;
     let articles = t
@@ -162,7 +152,7 @@ fn ticket_from_api(value: Value) -> Result<(Ticket, Vec<Article>), PluginError> 
         customer_user: t.customer_user,
         customer_company: t.customer_company,
         pending_until: t.pending_until,
-        dynamic_fields: t.dynamic_fields.iter().map(|(name, v)| DynamicField { name: name.clone(), values: items(v) }).collect(),
+        dynamic_fields: t.dynamic_fields.iter().map(|(name, v)| DynamicField { name: name.clone(), values: value_items(v) }).collect(),
         created_at: t.created_at,
         changed_at: t.changed_at,
     };
