@@ -9,7 +9,7 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use common::each_backend;
+use common::{each_backend, sqlite_only};
 use serde_json::json;
 use support::*;
 use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, NewArticle, NewTicket};
@@ -105,10 +105,7 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
 async fn hostile_guests_fail_alone_with_the_right_cause() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    each_backend(|db| async move {
-        if db.name != "sqlite" {
-            return db;
-        }
+    sqlite_only(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
         install(&host, "spam-filter", |m| m).await;
@@ -176,10 +173,7 @@ async fn hostile_guests_fail_alone_with_the_right_cause() {
 async fn outbound_http_is_checked_on_every_request() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    each_backend(|db| async move {
-        if db.name != "sqlite" {
-            return db;
-        }
+    sqlite_only(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
         let (granted, _) = http_server(ok_response("{\"id\": 42}")).await;
@@ -261,10 +255,7 @@ async fn the_circuit_breaker_suspends_a_failing_plugin() {
 async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    each_backend(|db| async move {
-        if db.name != "sqlite" {
-            return db;
-        }
+    sqlite_only(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
         let (wasm, manifest) = built("spam-filter").expect("built");
@@ -281,12 +272,15 @@ async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() 
         let agent = Actor::Customer { login: "x".into() };
         assert!(host.install(&agent, wasm.clone(), &manifest, None).await.is_err(), "only admins install");
         host.install(&Actor::System, wasm, &manifest, None).await.expect("install");
-        let artifacts = std::fs::read_dir(cache.path())
+        let artifacts: Vec<std::path::PathBuf> = std::fs::read_dir(cache.path())
             .expect("cache dir")
             .filter_map(Result::ok)
-            .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
-            .count();
-        assert_eq!(artifacts, 1, "the compiled component is cached on disk");
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect();
+        assert_eq!(artifacts.len(), 1, "the compiled component is cached on disk");
+        let artifact = artifacts[0].clone();
+        let written = std::fs::metadata(&artifact).and_then(|m| m.modified()).expect("mtime");
         // A restart: a new host over the same database and cache loads without compiling.
         let restarted = support::host(&db, cache.path());
         let started = Instant::now();
@@ -294,6 +288,29 @@ async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() 
         let (verdict, _) = restarted.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
         verdict.expect("runs after a restart");
         eprintln!("restart to first call: {:?}", started.elapsed());
+        let reused = std::fs::metadata(&artifact).and_then(|m| m.modified()).expect("mtime");
+        assert_eq!(reused, written, "the restart loaded the cached artifact instead of compiling again");
+
+        // An artifact this host did not record for the component is never loaded, even a
+        // valid one: swap in the compiled panic guest (same world) under spam-filter's name.
+        // Without the digest check the restarted host would run it and trap.
+        install(&host, "panic", |m| m).await;
+        let panic_artifact = std::fs::read_dir(cache.path())
+            .expect("cache dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "cwasm") && *p != artifact)
+            .expect("the panic guest's artifact");
+        // (Replaced, not rewritten in place: running hosts still map the old file.)
+        let forged = artifact.with_extension("forged");
+        std::fs::copy(&panic_artifact, &forged).expect("copy");
+        std::fs::rename(&forged, &artifact).expect("swap in the forged artifact");
+        let again = support::host(&db, cache.path());
+        assert_eq!(again.preload().await.expect("preload"), 2);
+        let (verdict, report) = again.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
+        verdict.unwrap_or_else(|f| panic!("the forged artifact was loaded: {f}\n{}", report.logs));
+        let replaced = std::fs::read(&artifact).expect("artifact") != std::fs::read(&panic_artifact).expect("artifact");
+        assert!(replaced, "the forged artifact was replaced");
         db
     })
     .await;
@@ -318,10 +335,7 @@ fn guest_language_filter(file: &str, dir: &str) -> Option<(Vec<u8>, String)> {
 async fn python_and_javascript_filters_agree_with_the_rust_one() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    each_backend(|db| async move {
-        if db.name != "sqlite" {
-            return db;
-        }
+    sqlite_only(|db| async move {
         // A cache shared across runs: compiling the big components once is enough.
         let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugin-test-cache");
         let host = host(&db, &cache);
@@ -353,10 +367,7 @@ async fn python_and_javascript_filters_agree_with_the_rust_one() {
 async fn a_directory_is_reachable_only_when_granted() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    each_backend(|db| async move {
-        if db.name != "sqlite" {
-            return db;
-        }
+    sqlite_only(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
         let shared = tempfile::tempdir().expect("shared dir");

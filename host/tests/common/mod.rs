@@ -55,6 +55,16 @@ async fn postgres(admin_url: &str) -> TestDb {
     TestDb { name: "postgres", desk, _dir: None, pg: Some((admin_url.to_string(), name)) }
 }
 
+/// Runs `test` on SQLite only (tests of the sandbox, not of storage).
+#[allow(dead_code)]
+pub(crate) async fn sqlite_only<F, Fut>(test: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: Future<Output = TestDb>,
+{
+    test(sqlite().await).await.cleanup().await;
+}
+
 /// Runs `test` once per backend under test.
 pub(crate) async fn each_backend<F, Fut>(test: F)
 where
