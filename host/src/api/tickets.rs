@@ -337,7 +337,7 @@ fn parse_time(params: &HashMap<String, String>, name: &str) -> Result<Option<Dat
     }
 }
 
-const SEARCH_PARAMS: [&str; 16] = [
+const SEARCH_PARAMS: [&str; 15] = [
     "queue",
     "state",
     "state_type",
@@ -353,7 +353,6 @@ const SEARCH_PARAMS: [&str; 16] = [
     "sort",
     "limit",
     "cursor",
-    "number",
 ];
 
 fn search_query(params: &HashMap<String, String>) -> Result<TicketQuery, ApiError> {
@@ -429,14 +428,6 @@ async fn search_tickets(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<TicketPageDto>, ApiError> {
-    if let Some(number) = params.get("number") {
-        let found = match state.desk.ticket_get_by_number(&caller.actor, number).await {
-            Ok(t) => vec![t.into()],
-            Err(crate::desk::DeskError::NotFound { .. }) => Vec::new(),
-            Err(e) => return Err(e.into()),
-        };
-        return Ok(Json(TicketPageDto { items: found, next_cursor: None }));
-    }
     let page = state.desk.ticket_search(&caller.actor, search_query(&params)?).await?;
     Ok(Json(TicketPageDto { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
 }
