@@ -68,8 +68,8 @@ pub enum DbError {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// On SQLite writes are serialised in-process: one writer at a time, so
-    /// deferred transactions never dead-lock on a lock upgrade.
+    /// On SQLite writes are serialised in-process: one writer at a time (and
+    /// across processes by `BEGIN IMMEDIATE`).
     writer: Option<Arc<Mutex<()>>>,
 }
 
@@ -177,7 +177,14 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await?;
+        // On SQLite the write lock is taken at BEGIN: a deferred transaction that
+        // read first could not upgrade while another process (the CLI next to a
+        // running server) writes, and would fail with "database is locked"
+        // instead of waiting out busy_timeout.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx { tx, _writer: writer })
     }
 
