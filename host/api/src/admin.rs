@@ -1,0 +1,176 @@
+//! `/api/v1/jobs` and `/api/v1/tokens`: operating the server (admin only).
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::json::ApiJson;
+use crate::path::ApiPath;
+use crate::AppState;
+use switchboard_core::desk::{Job, JobStatus, NewToken, TokenInfo};
+
+/// A job of the durable queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct JobDto {
+    /// Id.
+    id: i64,
+    /// Kind, e.g. `ticket.pending_due`.
+    kind: String,
+    /// queued, running, done or failed.
+    status: String,
+    /// Attempts so far.
+    attempts: i64,
+    /// Attempts allowed.
+    max_attempts: i64,
+    /// Next (or last) run time.
+    run_at: DateTime<Utc>,
+    /// Error of the last failed attempt.
+    last_error: Option<String>,
+    /// Arguments.
+    #[schema(value_type = Object)]
+    payload: serde_json::Value,
+    /// Enqueued at.
+    created_at: DateTime<Utc>,
+    /// Last status change.
+    updated_at: DateTime<Utc>,
+}
+
+impl From<Job> for JobDto {
+    fn from(j: Job) -> Self {
+        JobDto {
+            id: j.id,
+            kind: j.kind,
+            status: j.status.as_str().into(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_at: j.run_at,
+            last_error: j.last_error,
+            payload: j.payload,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+        }
+    }
+}
+
+list_dto!(JobListDto, JobDto);
+
+/// An API token (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenDto {
+    /// Id.
+    id: i64,
+    /// Unique name.
+    name: String,
+    /// First characters of the secret.
+    prefix: String,
+    /// admin, agent, customer or integration.
+    role: String,
+    /// The user it acts as.
+    user: Option<String>,
+    /// Created at.
+    created_at: DateTime<Utc>,
+    /// Revoked at.
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<TokenInfo> for TokenDto {
+    fn from(t: TokenInfo) -> Self {
+        TokenDto {
+            id: t.id,
+            name: t.name,
+            prefix: t.prefix,
+            role: t.role.as_str().into(),
+            user: t.user,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+list_dto!(TokenListDto, TokenDto);
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TokenCreateDto {
+    /// Unique name.
+    name: String,
+    /// admin, agent, customer or integration.
+    role: String,
+    /// Agent login (admin, agent) or customer user login (customer).
+    user: Option<String>,
+}
+
+/// A created token with its secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TokenCreatedDto {
+    /// The token.
+    #[serde(flatten)]
+    token: TokenDto,
+    /// The secret to send as `Authorization: Bearer <secret>`.
+    secret: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", summary = "List recent jobs, newest first (admin)",
+    params(("status" = Option<String>, Query, description = "queued, running, done or failed"), ("limit" = Option<i64>, Query, description = "1-1000, default 100")),
+    responses((status = 200, body = JobListDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<JobListDto>, ApiError> {
+    let status = match params.get("status") {
+        Some(s) => Some(
+            JobStatus::parse(s)
+                .ok_or_else(|| ApiError::field("status", format!("unknown status '{s}'; expected queued, running, done or failed")))?,
+        ),
+        None => None,
+    };
+    let limit = match params.get("limit") {
+        Some(l) => l.parse::<i64>().map_err(|_| ApiError::field("limit", "must be a whole number"))?,
+        None => 100,
+    };
+    let jobs = state.desk.job_list(&caller.actor, status, limit).await?;
+    Ok(Json(JobListDto { items: jobs.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "admin", summary = "List API tokens (admin)",
+    responses((status = 200, body = TokenListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
+async fn list_tokens(State(state): State<AppState>, caller: Caller) -> Result<Json<TokenListDto>, ApiError> {
+    Ok(Json(TokenListDto { items: state.desk.token_list(&caller.actor).await?.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "admin", summary = "Create an API token; the secret is in this response only (admin)",
+    request_body = TokenCreateDto,
+    responses((status = 201, body = TokenCreatedDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<TokenCreateDto>,
+) -> Result<(StatusCode, Json<TokenCreatedDto>), ApiError> {
+    let (info, secret) = state.desk.token_create(&caller.actor, NewToken { name: d.name, role: d.role, user: d.user }).await?;
+    Ok((StatusCode::CREATED, Json(TokenCreatedDto { token: info.into(), secret })))
+}
+
+#[utoipa::path(delete, path = "/api/v1/tokens/{name}", tag = "admin", summary = "Revoke an API token (admin)",
+    params(("name" = String, Path, description = "Token name")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn revoke_token(State(state): State<AppState>, caller: Caller, ApiPath(name): ApiPath<String>) -> Result<StatusCode, ApiError> {
+    state.desk.token_revoke(&caller.actor, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds the admin routes.
+pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router.routes(routes!(list_jobs)).routes(routes!(list_tokens, create_token)).routes(routes!(revoke_token))
+}

@@ -1,0 +1,175 @@
+//! `/api/v1/dynamic-fields`: typed dynamic field definitions.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::json::ApiJson;
+use crate::path::ApiPath;
+use crate::AppState;
+use switchboard_core::desk::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig};
+
+/// Type-specific settings.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FieldConfigDto {
+    /// Dropdown and multiselect: allowed values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    possible_values: Vec<String>,
+    /// Integer: smallest value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min: Option<i64>,
+    /// Integer: largest value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max: Option<i64>,
+    /// Text, textarea: longest value in characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_length: Option<usize>,
+}
+
+impl From<FieldConfigDto> for FieldConfig {
+    fn from(d: FieldConfigDto) -> Self {
+        FieldConfig { possible_values: d.possible_values, min: d.min, max: d.max, max_length: d.max_length }
+    }
+}
+
+/// A dynamic field definition.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DynamicFieldDto {
+    /// Id.
+    id: i64,
+    /// Unique name: the key in `dynamic_fields` maps and in `df.<name>` filters.
+    name: String,
+    /// Label.
+    label: String,
+    /// `ticket` or `article`.
+    object_type: String,
+    /// text, textarea, dropdown, multiselect, checkbox, integer, date or datetime.
+    field_type: String,
+    /// Settings.
+    config: FieldConfigDto,
+    /// Valid flag.
+    valid: bool,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// Last change.
+    changed_at: DateTime<Utc>,
+}
+
+impl From<DynamicField> for DynamicFieldDto {
+    fn from(f: DynamicField) -> Self {
+        DynamicFieldDto {
+            id: f.id,
+            name: f.name,
+            label: f.label,
+            object_type: f.object_type.as_str().into(),
+            field_type: f.field_type.as_str().into(),
+            config: FieldConfigDto {
+                possible_values: f.config.possible_values,
+                min: f.config.min,
+                max: f.config.max,
+                max_length: f.config.max_length,
+            },
+            valid: f.valid,
+            created_at: f.created_at,
+            changed_at: f.changed_at,
+        }
+    }
+}
+
+list_dto!(DynamicFieldListDto, DynamicFieldDto);
+
+/// Fields to create a definition.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DynamicFieldCreateDto {
+    /// Unique name (letters, digits, `_`, `-`).
+    name: String,
+    /// Label (default: the name).
+    label: Option<String>,
+    /// `ticket` or `article`.
+    object_type: String,
+    /// Field type.
+    field_type: String,
+    /// Settings.
+    config: Option<FieldConfigDto>,
+    /// Valid flag.
+    valid: Option<bool>,
+}
+
+/// Fields to change a definition (name, object and field type are fixed).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DynamicFieldUpdateDto {
+    /// New label.
+    label: Option<String>,
+    /// New settings.
+    config: Option<FieldConfigDto>,
+    /// New valid flag.
+    valid: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/dynamic-fields", tag = "dynamic-fields", summary = "List dynamic field definitions",
+    responses((status = 200, body = DynamicFieldListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
+async fn list_fields(State(state): State<AppState>, caller: Caller) -> Result<Json<DynamicFieldListDto>, ApiError> {
+    Ok(Json(DynamicFieldListDto { items: state.desk.dynamic_field_list(&caller.actor).await?.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/dynamic-fields", tag = "dynamic-fields", summary = "Create a dynamic field (admin)", request_body = DynamicFieldCreateDto,
+    responses((status = 201, body = DynamicFieldDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_field(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<DynamicFieldCreateDto>,
+) -> Result<(StatusCode, Json<DynamicFieldDto>), ApiError> {
+    let input = DynamicFieldInput {
+        name: d.name,
+        label: d.label,
+        object_type: d.object_type,
+        field_type: d.field_type,
+        config: d.config.map(Into::into),
+        valid: d.valid,
+    };
+    Ok((StatusCode::CREATED, Json(state.desk.dynamic_field_create(&caller.actor, input).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/dynamic-fields/{id}", tag = "dynamic-fields", summary = "Read a dynamic field", params(("id" = i64, Path, description = "Field id")),
+    responses((status = 200, body = DynamicFieldDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_field(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<DynamicFieldDto>, ApiError> {
+    Ok(Json(state.desk.dynamic_field_get(&caller.actor, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/dynamic-fields/{id}", tag = "dynamic-fields", summary = "Change a dynamic field (admin)",
+    params(("id" = i64, Path, description = "Field id")), request_body = DynamicFieldUpdateDto,
+    responses((status = 200, body = DynamicFieldDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_field(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<DynamicFieldUpdateDto>,
+) -> Result<Json<DynamicFieldDto>, ApiError> {
+    let update = DynamicFieldUpdate { label: d.label, config: d.config.map(Into::into), valid: d.valid };
+    Ok(Json(state.desk.dynamic_field_update(&caller.actor, id, update).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/dynamic-fields/{id}", tag = "dynamic-fields", summary = "Delete a dynamic field and its values (admin)",
+    params(("id" = i64, Path, description = "Field id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn delete_field(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    state.desk.dynamic_field_delete(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds the dynamic field routes.
+pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router.routes(routes!(list_fields, create_field)).routes(routes!(get_field, update_field, delete_field))
+}

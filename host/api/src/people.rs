@@ -1,0 +1,501 @@
+//! `/api/v1/agents`, `/api/v1/customer-users`, `/api/v1/customer-companies`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::json::{double_option, ApiJson};
+use crate::path::ApiPath;
+use crate::AppState;
+use switchboard_core::desk::{
+    Agent, AgentInput, AgentUpdate, Company, CompanyInput, CompanyUpdate, CustomerUser, CustomerUserInput, CustomerUserUpdate,
+};
+
+/// A queue permission of an agent.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueueGrantDto {
+    /// Queue name.
+    queue: String,
+    /// `ro` (read) or `rw` (read and write).
+    permission: String,
+}
+
+/// An agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct AgentDto {
+    /// Id.
+    id: i64,
+    /// Unique login.
+    login: String,
+    /// Given name.
+    first_name: String,
+    /// Family name.
+    last_name: String,
+    /// Mail address.
+    email: String,
+    /// `admin` or `agent`.
+    role: String,
+    /// Valid flag.
+    valid: bool,
+    /// Queue permissions.
+    permissions: Vec<QueueGrantDto>,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// Last change.
+    changed_at: DateTime<Utc>,
+}
+
+impl From<Agent> for AgentDto {
+    fn from(a: Agent) -> Self {
+        AgentDto {
+            id: a.id,
+            login: a.login,
+            first_name: a.first_name,
+            last_name: a.last_name,
+            email: a.email,
+            role: a.role.as_str().into(),
+            valid: a.valid,
+            permissions: a
+                .permissions
+                .into_iter()
+                .map(|g| QueueGrantDto { queue: g.queue, permission: g.permission.as_str().into() })
+                .collect(),
+            created_at: a.created_at,
+            changed_at: a.changed_at,
+        }
+    }
+}
+
+list_dto!(AgentListDto, AgentDto);
+
+/// Fields to create an agent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentCreateDto {
+    /// Unique login.
+    login: String,
+    /// Given name.
+    first_name: Option<String>,
+    /// Family name.
+    last_name: Option<String>,
+    /// Mail address.
+    email: Option<String>,
+    /// `admin` or `agent`.
+    role: String,
+    /// Valid flag.
+    valid: Option<bool>,
+    /// Queue permissions.
+    permissions: Option<Vec<QueueGrantDto>>,
+}
+
+/// Fields to change an agent; `permissions`, when given, replaces the set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AgentUpdateDto {
+    /// New login.
+    login: Option<String>,
+    /// New given name.
+    first_name: Option<String>,
+    /// New family name.
+    last_name: Option<String>,
+    /// New mail address.
+    email: Option<String>,
+    /// New role.
+    role: Option<String>,
+    /// New valid flag.
+    valid: Option<bool>,
+    /// New permission set.
+    permissions: Option<Vec<QueueGrantDto>>,
+}
+
+fn grants(list: Option<Vec<QueueGrantDto>>) -> Option<Vec<(String, String)>> {
+    list.map(|l| l.into_iter().map(|g| (g.queue, g.permission)).collect())
+}
+
+/// A customer company.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CompanyDto {
+    /// Id.
+    id: i64,
+    /// Unique customer id.
+    customer_id: String,
+    /// Name.
+    name: String,
+    /// Street.
+    street: String,
+    /// City.
+    city: String,
+    /// Country.
+    country: String,
+    /// Web site.
+    url: String,
+    /// Comment.
+    comment: String,
+    /// Valid flag.
+    valid: bool,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// Last change.
+    changed_at: DateTime<Utc>,
+}
+
+impl From<Company> for CompanyDto {
+    fn from(c: Company) -> Self {
+        CompanyDto {
+            id: c.id,
+            customer_id: c.customer_id,
+            name: c.name,
+            street: c.street,
+            city: c.city,
+            country: c.country,
+            url: c.url,
+            comment: c.comment,
+            valid: c.valid,
+            created_at: c.created_at,
+            changed_at: c.changed_at,
+        }
+    }
+}
+
+list_dto!(CompanyListDto, CompanyDto);
+
+/// Fields to create a company.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompanyCreateDto {
+    /// Unique customer id.
+    customer_id: String,
+    /// Name.
+    name: String,
+    /// Street.
+    street: Option<String>,
+    /// City.
+    city: Option<String>,
+    /// Country.
+    country: Option<String>,
+    /// Web site.
+    url: Option<String>,
+    /// Comment.
+    comment: Option<String>,
+    /// Valid flag.
+    valid: Option<bool>,
+}
+
+/// Fields to change a company.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompanyUpdateDto {
+    /// New customer id.
+    customer_id: Option<String>,
+    /// New name.
+    name: Option<String>,
+    /// New street.
+    street: Option<String>,
+    /// New city.
+    city: Option<String>,
+    /// New country.
+    country: Option<String>,
+    /// New web site.
+    url: Option<String>,
+    /// New comment.
+    comment: Option<String>,
+    /// New valid flag.
+    valid: Option<bool>,
+}
+
+/// A customer user.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct CustomerUserDto {
+    /// Id.
+    id: i64,
+    /// Unique login.
+    login: String,
+    /// Mail address.
+    email: String,
+    /// Given name.
+    first_name: String,
+    /// Family name.
+    last_name: String,
+    /// Phone.
+    phone: String,
+    /// The company's customer id.
+    customer_company: Option<String>,
+    /// Valid flag.
+    valid: bool,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// Last change.
+    changed_at: DateTime<Utc>,
+}
+
+impl From<CustomerUser> for CustomerUserDto {
+    fn from(u: CustomerUser) -> Self {
+        CustomerUserDto {
+            id: u.id,
+            login: u.login,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            phone: u.phone,
+            customer_company: u.customer_company,
+            valid: u.valid,
+            created_at: u.created_at,
+            changed_at: u.changed_at,
+        }
+    }
+}
+
+list_dto!(CustomerUserListDto, CustomerUserDto);
+
+/// Fields to create a customer user.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomerUserCreateDto {
+    /// Unique login.
+    login: String,
+    /// Mail address.
+    email: String,
+    /// Given name.
+    first_name: Option<String>,
+    /// Family name.
+    last_name: Option<String>,
+    /// Phone.
+    phone: Option<String>,
+    /// Company customer id.
+    customer_company: Option<String>,
+    /// Valid flag.
+    valid: Option<bool>,
+}
+
+/// Fields to change a customer user; `customer_company: null` removes the company.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CustomerUserUpdateDto {
+    /// New login.
+    login: Option<String>,
+    /// New mail address.
+    email: Option<String>,
+    /// New given name.
+    first_name: Option<String>,
+    /// New family name.
+    last_name: Option<String>,
+    /// New phone.
+    phone: Option<String>,
+    /// New company customer id, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    customer_company: Option<Option<String>>,
+    /// New valid flag.
+    valid: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/v1/agents", tag = "people", summary = "List agents",
+    responses((status = 200, body = AgentListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
+async fn list_agents(State(state): State<AppState>, caller: Caller) -> Result<Json<AgentListDto>, ApiError> {
+    Ok(Json(AgentListDto { items: state.desk.agent_list(&caller.actor).await?.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/agents", tag = "people", summary = "Create an agent (admin)", request_body = AgentCreateDto,
+    responses((status = 201, body = AgentDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<AgentCreateDto>,
+) -> Result<(StatusCode, Json<AgentDto>), ApiError> {
+    let input = AgentInput {
+        login: d.login,
+        first_name: d.first_name,
+        last_name: d.last_name,
+        email: d.email,
+        role: d.role,
+        valid: d.valid,
+        permissions: grants(d.permissions),
+    };
+    Ok((StatusCode::CREATED, Json(state.desk.agent_create(&caller.actor, input).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/agents/{id}", tag = "people", summary = "Read an agent", params(("id" = i64, Path, description = "Agent id")),
+    responses((status = 200, body = AgentDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_agent(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<AgentDto>, ApiError> {
+    Ok(Json(state.desk.agent_get(&caller.actor, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "people", summary = "Change an agent (admin)", params(("id" = i64, Path, description = "Agent id")),
+    request_body = AgentUpdateDto,
+    responses((status = 200, body = AgentDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_agent(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<AgentUpdateDto>,
+) -> Result<Json<AgentDto>, ApiError> {
+    let update = AgentUpdate {
+        login: d.login,
+        first_name: d.first_name,
+        last_name: d.last_name,
+        email: d.email,
+        role: d.role,
+        valid: d.valid,
+        permissions: grants(d.permissions),
+    };
+    Ok(Json(state.desk.agent_update(&caller.actor, id, update).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/agents/{id}", tag = "people", summary = "Delete an agent without tickets (admin); otherwise set it invalid",
+    params(("id" = i64, Path, description = "Agent id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+async fn delete_agent(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    state.desk.agent_delete(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/customer-companies", tag = "people", summary = "List customer companies",
+    responses((status = 200, body = CompanyListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
+async fn list_companies(State(state): State<AppState>, caller: Caller) -> Result<Json<CompanyListDto>, ApiError> {
+    Ok(Json(CompanyListDto { items: state.desk.company_list(&caller.actor).await?.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customer-companies", tag = "people", summary = "Create a customer company (admin)", request_body = CompanyCreateDto,
+    responses((status = 201, body = CompanyDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_company(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<CompanyCreateDto>,
+) -> Result<(StatusCode, Json<CompanyDto>), ApiError> {
+    let input = CompanyInput {
+        customer_id: d.customer_id,
+        name: d.name,
+        street: d.street,
+        city: d.city,
+        country: d.country,
+        url: d.url,
+        comment: d.comment,
+        valid: d.valid,
+    };
+    Ok((StatusCode::CREATED, Json(state.desk.company_create(&caller.actor, input).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/customer-companies/{id}", tag = "people", summary = "Read a customer company", params(("id" = i64, Path, description = "Company id")),
+    responses((status = 200, body = CompanyDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_company(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<CompanyDto>, ApiError> {
+    Ok(Json(state.desk.company_get(&caller.actor, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customer-companies/{id}", tag = "people", summary = "Change a customer company (admin)",
+    params(("id" = i64, Path, description = "Company id")), request_body = CompanyUpdateDto,
+    responses((status = 200, body = CompanyDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_company(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<CompanyUpdateDto>,
+) -> Result<Json<CompanyDto>, ApiError> {
+    let update = CompanyUpdate {
+        customer_id: d.customer_id,
+        name: d.name,
+        street: d.street,
+        city: d.city,
+        country: d.country,
+        url: d.url,
+        comment: d.comment,
+        valid: d.valid,
+    };
+    Ok(Json(state.desk.company_update(&caller.actor, id, update).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/customer-companies/{id}", tag = "people", summary = "Delete a customer company no user belongs to (admin)",
+    params(("id" = i64, Path, description = "Company id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+async fn delete_company(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    state.desk.company_delete(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/customer-users", tag = "people", summary = "List customer users",
+    responses((status = 200, body = CustomerUserListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
+async fn list_customer_users(State(state): State<AppState>, caller: Caller) -> Result<Json<CustomerUserListDto>, ApiError> {
+    Ok(Json(CustomerUserListDto { items: state.desk.customer_user_list(&caller.actor).await?.into_iter().map(Into::into).collect() }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customer-users", tag = "people", summary = "Create a customer user (admin)", request_body = CustomerUserCreateDto,
+    responses((status = 201, body = CustomerUserDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_customer_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(d): ApiJson<CustomerUserCreateDto>,
+) -> Result<(StatusCode, Json<CustomerUserDto>), ApiError> {
+    let input = CustomerUserInput {
+        login: d.login,
+        email: d.email,
+        first_name: d.first_name,
+        last_name: d.last_name,
+        phone: d.phone,
+        customer_company: d.customer_company,
+        valid: d.valid,
+    };
+    Ok((StatusCode::CREATED, Json(state.desk.customer_user_create(&caller.actor, input).await?.into())))
+}
+
+#[utoipa::path(get, path = "/api/v1/customer-users/{id}", tag = "people", summary = "Read a customer user", params(("id" = i64, Path, description = "Customer user id")),
+    responses((status = 200, body = CustomerUserDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_customer_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<CustomerUserDto>, ApiError> {
+    Ok(Json(state.desk.customer_user_get(&caller.actor, id).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/customer-users/{id}", tag = "people", summary = "Change a customer user (admin)",
+    params(("id" = i64, Path, description = "Customer user id")), request_body = CustomerUserUpdateDto,
+    responses((status = 200, body = CustomerUserDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_customer_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<CustomerUserUpdateDto>,
+) -> Result<Json<CustomerUserDto>, ApiError> {
+    let update = CustomerUserUpdate {
+        login: d.login,
+        email: d.email,
+        first_name: d.first_name,
+        last_name: d.last_name,
+        phone: d.phone,
+        customer_company: d.customer_company,
+        valid: d.valid,
+    };
+    Ok(Json(state.desk.customer_user_update(&caller.actor, id, update).await?.into()))
+}
+
+#[utoipa::path(delete, path = "/api/v1/customer-users/{id}", tag = "people", summary = "Delete a customer user (admin); tickets keep the login",
+    params(("id" = i64, Path, description = "Customer user id")),
+    responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)), security(("bearer" = [])))]
+async fn delete_customer_user(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<StatusCode, ApiError> {
+    state.desk.customer_user_delete(&caller.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds the people routes.
+pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(list_agents, create_agent))
+        .routes(routes!(get_agent, update_agent, delete_agent))
+        .routes(routes!(list_companies, create_company))
+        .routes(routes!(get_company, update_company, delete_company))
+        .routes(routes!(list_customer_users, create_customer_user))
+        .routes(routes!(get_customer_user, update_customer_user, delete_customer_user))
+}

@@ -1,0 +1,468 @@
+//! Tickets: create (with Idempotency-Key), read, change, search, merge, history.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::articles::{ArticleDto, ArticleInputDto};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::json::{double_option, parse_json, ApiJson, RawBody};
+use crate::path::ApiPath;
+use crate::AppState;
+use switchboard_core::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate};
+
+/// A priority given by id (1-5 by default) or by name.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum PriorityRefDto {
+    /// Priority id.
+    Id(i64),
+    /// Priority name.
+    Name(String),
+}
+
+impl From<PriorityRefDto> for Ref {
+    fn from(p: PriorityRefDto) -> Self {
+        match p {
+            PriorityRefDto::Id(id) => Ref::Id(id),
+            PriorityRefDto::Name(name) => Ref::Name(name),
+        }
+    }
+}
+
+/// A ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TicketDto {
+    /// Id.
+    id: i64,
+    /// Human ticket number (date, system id, counter).
+    number: String,
+    /// Title.
+    title: String,
+    /// Queue name.
+    queue: String,
+    /// State name.
+    state: String,
+    /// State type.
+    state_type: String,
+    /// Priority id.
+    priority: i64,
+    /// Priority name.
+    priority_name: String,
+    /// Type name.
+    #[serde(rename = "type")]
+    ticket_type: String,
+    /// Owner login.
+    owner: Option<String>,
+    /// Responsible login.
+    responsible: Option<String>,
+    /// Customer user login.
+    customer_user: Option<String>,
+    /// Customer company id.
+    customer_company: Option<String>,
+    /// When the pending state is due.
+    pending_until: Option<DateTime<Utc>>,
+    /// The ticket this was merged into.
+    merged_into: Option<i64>,
+    /// Dynamic field values by name.
+    #[schema(value_type = Object)]
+    dynamic_fields: BTreeMap<String, serde_json::Value>,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// Last change.
+    changed_at: DateTime<Utc>,
+}
+
+impl From<Ticket> for TicketDto {
+    fn from(t: Ticket) -> Self {
+        TicketDto {
+            id: t.id,
+            number: t.number,
+            title: t.title,
+            queue: t.queue,
+            state: t.state,
+            state_type: t.state_type.as_str().into(),
+            priority: t.priority_id,
+            priority_name: t.priority,
+            ticket_type: t.ticket_type,
+            owner: t.owner,
+            responsible: t.responsible,
+            customer_user: t.customer_user,
+            customer_company: t.customer_company,
+            pending_until: t.pending_until,
+            merged_into: t.merged_into,
+            dynamic_fields: t.dynamic_fields,
+            created_at: t.created_at,
+            changed_at: t.changed_at,
+        }
+    }
+}
+
+/// A created ticket with its first article.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TicketCreatedDto {
+    /// The ticket.
+    #[serde(flatten)]
+    ticket: TicketDto,
+    /// The first article.
+    article: ArticleDto,
+}
+
+/// A page of search results.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct TicketPageDto {
+    /// Tickets of this page.
+    items: Vec<TicketDto>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// A new ticket with its first article.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TicketCreateDto {
+    /// Title.
+    title: String,
+    /// Queue name (required, except for customers: default queue).
+    queue: Option<String>,
+    /// Priority id or name (default 3).
+    priority: Option<PriorityRefDto>,
+    /// State name (default `new`).
+    state: Option<String>,
+    /// Type name (default `Unclassified`).
+    #[serde(rename = "type")]
+    ticket_type: Option<String>,
+    /// Owner login.
+    owner: Option<String>,
+    /// Responsible login.
+    responsible: Option<String>,
+    /// Customer user login (customers: always themselves).
+    customer_user: Option<String>,
+    /// Customer company id (default: the customer user's company).
+    customer_company: Option<String>,
+    /// Due time, required for pending states.
+    pending_until: Option<DateTime<Utc>>,
+    /// Ticket dynamic field values by name.
+    #[schema(value_type = Object)]
+    dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
+    /// The first article.
+    article: ArticleInputDto,
+}
+
+/// Changes to a ticket; absent fields stay, `null` clears optional ones.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TicketUpdateDto {
+    /// New title.
+    title: Option<String>,
+    /// New queue name.
+    queue: Option<String>,
+    /// New state name.
+    state: Option<String>,
+    /// New priority id or name.
+    priority: Option<PriorityRefDto>,
+    /// New type name.
+    #[serde(rename = "type")]
+    ticket_type: Option<String>,
+    /// New owner login, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    owner: Option<Option<String>>,
+    /// New responsible login, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    responsible: Option<Option<String>>,
+    /// New customer user login, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    customer_user: Option<Option<String>>,
+    /// New customer company id, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    customer_company: Option<Option<String>>,
+    /// New pending time, or null.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pending_until: Option<Option<DateTime<Utc>>>,
+    /// Dynamic field values to set (null clears one).
+    #[schema(value_type = Object)]
+    dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Merge request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MergeDto {
+    /// Id of the ticket to merge into.
+    into: i64,
+}
+
+/// One history entry.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct HistoryDto {
+    /// Id.
+    id: i64,
+    /// created, field_changed, article_added, linked, unlinked, merged, reminder.
+    event: String,
+    /// Changed field.
+    field: Option<String>,
+    /// Value before.
+    old_value: Option<String>,
+    /// Value after.
+    new_value: Option<String>,
+    /// Who (e.g. `agent:admin`, `customer:jane@example.com`, `system:pending-auto-close`).
+    actor: String,
+    /// When.
+    created_at: DateTime<Utc>,
+}
+
+impl From<HistoryEntry> for HistoryDto {
+    fn from(h: HistoryEntry) -> Self {
+        HistoryDto {
+            id: h.id,
+            event: h.event,
+            field: h.field,
+            old_value: h.old_value,
+            new_value: h.new_value,
+            actor: h.actor,
+            created_at: h.created_at,
+        }
+    }
+}
+
+list_dto!(HistoryListDto, HistoryDto);
+
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", summary = "Create a ticket with its first article",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a create safely: the same key and body return the first ticket")),
+    request_body = TicketCreateDto,
+    responses((status = 201, body = TicketCreatedDto), (status = 200, description = "Replay of an earlier create with the same Idempotency-Key", body = TicketCreatedDto),
+        (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn create_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Result<(StatusCode, Json<TicketCreatedDto>), ApiError> {
+    let dto: TicketCreateDto = parse_json(&headers, &body)?;
+    let idempotency = match headers.get("idempotency-key") {
+        Some(key) => {
+            let key = key.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+            let key =
+                key.ok_or_else(|| ApiError::with_field(StatusCode::BAD_REQUEST, "Idempotency-Key", "must be 1-255 visible characters"))?;
+            Some((caller.token_id, key.to_string(), hex::encode(Sha256::digest(&body))))
+        }
+        None => None,
+    };
+    let input = NewTicket {
+        title: dto.title,
+        queue: dto.queue,
+        priority: dto.priority.map(Into::into),
+        state: dto.state,
+        ticket_type: dto.ticket_type,
+        owner: dto.owner,
+        responsible: dto.responsible,
+        customer_user: dto.customer_user,
+        customer_company: dto.customer_company,
+        pending_until: dto.pending_until,
+        dynamic_fields: dto.dynamic_fields.unwrap_or_default(),
+        article: dto.article.into_new_article("article.")?,
+        idempotency,
+    };
+    let created = state.desk.ticket_create(&caller.actor, input).await?;
+    let status = if created.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok((status, Json(TicketCreatedDto { ticket: created.ticket.into(), article: created.article.into() })))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", summary = "Read a ticket",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = TicketDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_ticket(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<TicketDto>, ApiError> {
+    Ok(Json(state.desk.ticket_get(&caller.actor, id).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/by-number/{number}", tag = "tickets", summary = "Read a ticket by its number",
+    params(("number" = String, Path, description = "Ticket number")),
+    responses((status = 200, body = TicketDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn get_ticket_by_number(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(number): ApiPath<String>,
+) -> Result<Json<TicketDto>, ApiError> {
+    Ok(Json(state.desk.ticket_get_by_number(&caller.actor, &number).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", summary = "Change ticket fields (one history entry per change)",
+    params(("id" = i64, Path, description = "Ticket id")), request_body = TicketUpdateDto,
+    responses((status = 200, body = TicketDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn update_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<TicketUpdateDto>,
+) -> Result<Json<TicketDto>, ApiError> {
+    let update = TicketUpdate {
+        title: d.title,
+        queue: d.queue,
+        state: d.state,
+        priority: d.priority.map(Into::into),
+        ticket_type: d.ticket_type,
+        owner: d.owner,
+        responsible: d.responsible,
+        customer_user: d.customer_user,
+        customer_company: d.customer_company,
+        pending_until: d.pending_until,
+        dynamic_fields: d.dynamic_fields.unwrap_or_default(),
+    };
+    Ok(Json(state.desk.ticket_update(&caller.actor, id, update).await?.into()))
+}
+
+fn parse_time(params: &HashMap<String, String>, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(v) => DateTime::parse_from_rfc3339(v)
+            .map(|t| Some(t.with_timezone(&Utc)))
+            .map_err(|_| ApiError::field(name, format!("'{v}' is not an RFC 3339 time like 2026-11-29T10:00:00Z"))),
+    }
+}
+
+const SEARCH_PARAMS: [&str; 15] = [
+    "queue",
+    "state",
+    "state_type",
+    "priority",
+    "owner",
+    "customer_user",
+    "customer_company",
+    "q",
+    "created_after",
+    "created_before",
+    "changed_after",
+    "changed_before",
+    "sort",
+    "limit",
+    "cursor",
+];
+
+fn search_query(params: &HashMap<String, String>) -> Result<TicketQuery, ApiError> {
+    for key in params.keys() {
+        if !key.starts_with("df.") && !SEARCH_PARAMS.contains(&key.as_str()) {
+            return Err(ApiError::field(key.clone(), format!("unknown search parameter '{key}'")));
+        }
+    }
+    let state_type = match params.get("state_type") {
+        Some(s) => Some(StateType::parse(s).ok_or_else(|| ApiError::field("state_type", format!("unknown state type '{s}'")))?),
+        None => None,
+    };
+    let priority = params.get("priority").map(|p| match p.parse::<i64>() {
+        Ok(id) => Ref::Id(id),
+        Err(_) => Ref::Name(p.clone()),
+    });
+    let sort = match params.get("sort") {
+        Some(s) => Some(SortKey::parse(s).ok_or_else(|| {
+            ApiError::field("sort", format!("unknown sort '{s}'; use id, created_at, changed_at or priority, with - for descending"))
+        })?),
+        None => None,
+    };
+    let limit = match params.get("limit") {
+        Some(l) => Some(l.parse::<u32>().map_err(|_| ApiError::field("limit", "must be a whole number between 1 and 500"))?),
+        None => None,
+    };
+    let mut dynamic_fields: Vec<(String, String)> =
+        params.iter().filter_map(|(k, v)| k.strip_prefix("df.").map(|name| (name.to_string(), v.clone()))).collect();
+    dynamic_fields.sort();
+    Ok(TicketQuery {
+        queue: params.get("queue").cloned(),
+        state: params.get("state").cloned(),
+        state_type,
+        priority,
+        owner: params.get("owner").cloned(),
+        customer_user: params.get("customer_user").cloned(),
+        customer_company: params.get("customer_company").cloned(),
+        text: params.get("q").cloned(),
+        dynamic_fields,
+        created_after: parse_time(params, "created_after")?,
+        created_before: parse_time(params, "created_before")?,
+        changed_after: parse_time(params, "changed_after")?,
+        changed_before: parse_time(params, "changed_before")?,
+        sort,
+        limit,
+        cursor: params.get("cursor").cloned(),
+    })
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", summary = "Search tickets (all filters must match), sorted, with cursor pagination",
+    params(
+        ("queue" = Option<String>, Query, description = "Queue name"),
+        ("state" = Option<String>, Query, description = "State name"),
+        ("state_type" = Option<String>, Query, description = "State type, e.g. open or pending_reminder"),
+        ("priority" = Option<String>, Query, description = "Priority id or name"),
+        ("owner" = Option<String>, Query, description = "Owner login"),
+        ("customer_user" = Option<String>, Query, description = "Customer user login"),
+        ("customer_company" = Option<String>, Query, description = "Customer company id"),
+        ("q" = Option<String>, Query, description = "Full text: every word must occur in the title or an article"),
+        ("df.<FieldName>" = Option<String>, Query, description = "Dynamic field value equals (multiselect: contains)"),
+        ("created_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("created_before" = Option<String>, Query, description = "RFC 3339, exclusive"),
+        ("changed_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
+        ("changed_before" = Option<String>, Query, description = "RFC 3339, exclusive"),
+        ("sort" = Option<String>, Query, description = "id, created_at, changed_at or priority; prefix - for descending (default -id)"),
+        ("limit" = Option<u32>, Query, description = "1-500, default 50"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+    ),
+    responses((status = 200, body = TicketPageDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn search_tickets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<TicketPageDto>, ApiError> {
+    let page = state.desk.ticket_search(&caller.actor, search_query(&params)?).await?;
+    Ok(Json(TicketPageDto { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
+}
+
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/merge", tag = "tickets", summary = "Merge this ticket into another; its articles move there",
+    params(("id" = i64, Path, description = "Ticket to merge")), request_body = MergeDto,
+    responses((status = 200, body = TicketDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)),
+    security(("bearer" = [])))]
+async fn merge_ticket(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(d): ApiJson<MergeDto>,
+) -> Result<Json<TicketDto>, ApiError> {
+    Ok(Json(state.desk.ticket_merge(&caller.actor, id, d.into).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/history", tag = "tickets", summary = "The ticket's history, oldest first",
+    params(("id" = i64, Path, description = "Ticket id")),
+    responses((status = 200, body = HistoryListDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
+async fn ticket_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<HistoryListDto>, ApiError> {
+    Ok(Json(HistoryListDto { items: state.desk.history_list(&caller.actor, id).await?.into_iter().map(Into::into).collect() }))
+}
+
+/// Adds the ticket routes.
+pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(search_tickets, create_ticket))
+        .routes(routes!(get_ticket, update_ticket))
+        .routes(routes!(get_ticket_by_number))
+        .routes(routes!(merge_ticket))
+        .routes(routes!(ticket_history))
+}

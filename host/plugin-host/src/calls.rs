@@ -1,0 +1,347 @@
+//! Calling plugins: one generic path (slot, store, instance, call, limits,
+//! record, breaker) and the world-specific entry points on top of it.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::bindings::action::switchboard::plugin::action_types::ActionContext;
+use crate::bindings::base::switchboard::plugin::task_types::{Outcome, TaskContext};
+use crate::bindings::base::switchboard::plugin::types::{Mail, Param, TicketChange};
+use crate::bindings::filter::switchboard::plugin::filter_types::Verdict;
+use crate::bindings::invoker::switchboard::plugin::invoker_types::{InvokeRequest, InvokeResponse};
+use crate::convert::{article_to_wit, changes_to_update, ticket_to_wit};
+use crate::invoke::{classify, finish, new_store, Failure, Report};
+use crate::manifest::World;
+use crate::state::TicketScope;
+use crate::{Loaded, PluginError, PluginHost, Prepared};
+use switchboard_core::desk::{Actor, Ticket};
+
+/// The input of one call.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) enum Call {
+    Filter(Mail),
+    Script(TaskContext, Vec<Param>),
+    Action(ActionContext, Vec<Param>),
+    Invoke(InvokeRequest),
+}
+
+/// The result of one call.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub(crate) enum CallResult {
+    Verdict(Verdict),
+    Outcome(Outcome),
+    Changes(Vec<TicketChange>),
+    Response(InvokeResponse),
+}
+
+fn opt(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::len)
+}
+
+impl Call {
+    /// The input's size in bytes, roughly (strings and bytes); the mail path
+    /// is counted by hand because it is the hot one.
+    fn approx_size(&self) -> usize {
+        match self {
+            Call::Filter(m) => {
+                let addresses = |a: &Vec<crate::bindings::base::switchboard::plugin::types::Address>| {
+                    a.iter().map(|x| x.email.len() + opt(&x.name)).sum::<usize>()
+                };
+                m.headers.iter().map(|h| h.name.len() + h.value.len()).sum::<usize>()
+                    + m.subject.len()
+                    + opt(&m.message_id)
+                    + addresses(&m.from)
+                    + addresses(&m.to)
+                    + addresses(&m.cc)
+                    + addresses(&m.reply_to)
+                    + opt(&m.text_body)
+                    + opt(&m.html_body)
+                    + m.attachments.iter().map(|a| a.filename.len() + a.content_type.len()).sum::<usize>()
+            }
+            other => serde_json::to_vec(other).map(|v| v.len()).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl CallResult {
+    /// The result's size in bytes, roughly.
+    fn approx_size(&self) -> usize {
+        match self {
+            CallResult::Verdict(v) => {
+                opt(&v.queue)
+                    + opt(&v.state)
+                    + opt(&v.owner)
+                    + opt(&v.responsible)
+                    + opt(&v.ticket_type)
+                    + opt(&v.title)
+                    + opt(&v.customer_user)
+                    + opt(&v.customer_company)
+                    + v.dynamic_fields.iter().map(|f| f.name.len() + f.values.iter().map(String::len).sum::<usize>()).sum::<usize>()
+                    + 64
+            }
+            other => serde_json::to_vec(other).map(|v| v.len()).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// What a script task run produced.
+#[derive(Debug, Clone)]
+pub struct ScriptRun {
+    /// The outcome the task reported (script tasks only).
+    pub result: Option<String>,
+    /// Changes the plugin asked for, as JSON.
+    pub changes: Vec<serde_json::Value>,
+    /// The ticket after the changes (unchanged in test mode).
+    pub ticket: Ticket,
+    /// True when the changes were applied.
+    pub applied: bool,
+    /// How the call went.
+    pub report: Report,
+}
+
+/// What `plugin apply` did.
+pub type ApplyOutcome = ScriptRun;
+
+impl PluginHost {
+    /// Runs one call against a loaded plugin with every limit armed, and
+    /// records it. The ticket scope (script tasks) comes back with the queued changes.
+    pub(crate) async fn call(
+        &self,
+        loaded: &Loaded,
+        call: Call,
+        scope: Option<TicketScope>,
+    ) -> (Result<CallResult, Failure>, Report, Option<TicketScope>) {
+        let identity = &loaded.identity;
+        let world = loaded.manifest.world;
+        let empty_report = |logs: &str| Report {
+            plugin: identity.name.clone(),
+            version: identity.version.clone(),
+            world,
+            duration_us: 0,
+            fuel_used: 0,
+            peak_memory: 0,
+            logs: logs.to_string(),
+        };
+        if !loaded.enabled {
+            let why = loaded.suspended.clone().unwrap_or_else(|| "the plugin is disabled".into());
+            return (Err(Failure::new("disabled", why)), empty_report(""), scope);
+        }
+        if let Some(missing) =
+            loaded.manifest.config.iter().find(|(key, spec)| spec.required && !identity.config.contains_key(*key)).map(|(k, _)| k)
+        {
+            let failure = Failure::new(
+                "config",
+                format!("required configuration key '{missing}' is not set (switchboard plugin config {} {missing}=…)", identity.name),
+            );
+            return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+        }
+        let input_size = call.approx_size() as u64;
+        if input_size > identity.limits.max_input_bytes {
+            let failure = Failure::new(
+                "input_too_large",
+                format!("the input is {input_size} bytes, over max_input_bytes {}", identity.limits.max_input_bytes),
+            );
+            return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+        }
+        let timeout = Duration::from_millis(identity.limits.timeout_ms);
+        // Take a pool slot; only when all are busy wait for one (within the timeout).
+        let _slot = match self.inner.slots.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => match tokio::time::timeout(timeout, self.inner.slots.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    let failure = Failure::new("instantiate", "no instance slot became free within the plugin's timeout");
+                    return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+                }
+            },
+        };
+        let mut store = match new_store(&self.inner.engine.engine, identity, &loaded.manifest, self.inner.desk.clone(), scope) {
+            Ok(s) => s,
+            Err(failure) => return self.conclude(loaded, Err(failure), empty_report(""), None, Vec::new()).await,
+        };
+        let initial_fuel = store.get_fuel().unwrap_or(0);
+        let started = Instant::now();
+        let run = async {
+            match (&loaded.prepared, &call) {
+                (Prepared::Filter(pre), Call::Filter(mail)) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    Ok(instance.call_filter(&mut store, mail).await?.map(CallResult::Verdict))
+                }
+                (Prepared::Script(pre), Call::Script(context, params)) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    Ok(instance.call_run(&mut store, context, params).await?.map(CallResult::Outcome))
+                }
+                (Prepared::Action(pre), Call::Action(context, params)) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    Ok(instance.call_apply(&mut store, context, params).await?.map(CallResult::Changes))
+                }
+                (Prepared::Invoker(pre), Call::Invoke(request)) => {
+                    let instance = pre.instantiate_async(&mut store).await?;
+                    Ok(instance.call_invoke(&mut store, request).await?.map(CallResult::Response))
+                }
+                _ => Err(wasmtime::Error::msg(format!("this plugin implements {}, not the world of this call", world.as_str()))),
+            }
+        };
+        let outcome: Result<Result<CallResult, _>, wasmtime::Error> =
+            match tokio::time::timeout(timeout + Duration::from_secs(1), run).await {
+                Ok(r) => r,
+                Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
+            };
+        let hit = store.data().limiter.hit;
+        let audit = store.data().hooks.take_audit();
+        let (report, mut state) = finish(store, started, world, initial_fuel);
+        let result = match outcome {
+            Err(err) => Err(classify(&err, hit, identity.limits.timeout_ms)),
+            Ok(Err(plugin_error)) => Err(Failure::new("plugin_error", format!("{}: {}", plugin_error.code, plugin_error.message))),
+            Ok(Ok(value)) => {
+                let size = value.approx_size() as u64;
+                if size > identity.limits.max_output_bytes {
+                    Err(Failure::new(
+                        "output_too_large",
+                        format!("the result is {size} bytes, over max_output_bytes {}", identity.limits.max_output_bytes),
+                    ))
+                } else {
+                    Ok(value)
+                }
+            }
+        };
+        self.conclude(loaded, result, report, state.ticket.take(), audit).await
+    }
+
+    /// Records the call, updates metrics and the circuit breaker.
+    async fn conclude(
+        &self,
+        loaded: &Loaded,
+        result: Result<CallResult, Failure>,
+        report: Report,
+        scope: Option<TicketScope>,
+        audit: Vec<switchboard_core::desk::HttpAuditRecord>,
+    ) -> (Result<CallResult, Failure>, Report, Option<TicketScope>) {
+        let status = result.as_ref().map(|_| ()).map_err(Clone::clone);
+        self.inner.recorder.submit(report.record(&status), audit);
+        loaded.counters.observe(&report, &status, self.metrics());
+        if let Some(desk) = &self.inner.desk {
+            match &status {
+                Err(f) if f.kind != "plugin_error" && f.kind != "disabled" => {
+                    tracing::warn!(plugin = %report.plugin, version = %report.version, kind = %f.kind, "plugin call failed: {}", f.message);
+                    loaded.failures.fetch_add(1, Ordering::Relaxed);
+                    match desk.plugin_record_failure(&report.plugin, &f.to_string(), loaded.manifest.breaker_threshold()).await {
+                        Ok(true) => {
+                            tracing::error!(plugin = %report.plugin, "plugin suspended by its circuit breaker");
+                            self.invalidate(&report.plugin).await;
+                        }
+                        Ok(false) => {}
+                        Err(err) => tracing::warn!(error = %err, "could not record a plugin failure"),
+                    }
+                }
+                _ => {
+                    if loaded.failures.swap(0, Ordering::Relaxed) > 0 {
+                        if let Err(err) = desk.plugin_record_success(&report.plugin).await {
+                            tracing::warn!(error = %err, "could not reset a plugin's failure count");
+                        }
+                    }
+                }
+            }
+        }
+        (result, report, scope)
+    }
+
+    /// Runs a postmaster filter on a mail.
+    pub async fn filter_mail(&self, name: &str, mail: Mail) -> Result<(Result<Verdict, Failure>, Report), PluginError> {
+        let loaded = self.loaded(name).await?;
+        expect_world(&loaded, World::PostmasterFilter)?;
+        let (result, report, _) = self.call(&loaded, Call::Filter(mail), None).await;
+        Ok((
+            result.and_then(|r| match r {
+                CallResult::Verdict(v) => Ok(v),
+                _ => Err(Failure::new("host", "unexpected result type")),
+            }),
+            report,
+        ))
+    }
+
+    /// Runs a service invoker.
+    pub async fn invoke_service(
+        &self,
+        name: &str,
+        request: InvokeRequest,
+    ) -> Result<(Result<InvokeResponse, Failure>, Report), PluginError> {
+        let loaded = self.loaded(name).await?;
+        expect_world(&loaded, World::ServiceInvoker)?;
+        let (result, report, _) = self.call(&loaded, Call::Invoke(request), None).await;
+        Ok((
+            result.and_then(|r| match r {
+                CallResult::Response(v) => Ok(v),
+                _ => Err(Failure::new("host", "unexpected result type")),
+            }),
+            report,
+        ))
+    }
+
+    /// Runs a script task or transition action against a ticket and applies
+    /// its changes in one transaction, with history entries naming the plugin
+    /// and version. In test mode the changes are returned, not applied.
+    pub async fn apply_to_ticket(
+        &self,
+        actor: &Actor,
+        name: &str,
+        ticket_id: i64,
+        params: Vec<(String, String)>,
+        test_mode: bool,
+    ) -> Result<ScriptRun, PluginError> {
+        actor.require_staff()?;
+        let desk = self.desk()?.clone();
+        let ticket = desk.ticket_get(actor, ticket_id).await?;
+        let loaded = self.loaded(name).await?;
+        let params: Vec<Param> = params.into_iter().map(|(key, value)| Param { key, value }).collect();
+        let (result, report, scope) = match loaded.manifest.world {
+            World::ScriptTask => {
+                let articles = desk.article_list(&Actor::System, ticket_id).await?.iter().map(article_to_wit).collect();
+                let scope = TicketScope { ticket: ticket_to_wit(&ticket), articles, changes: Vec::new() };
+                let context = TaskContext { ticket_id, process: None, activity: None, test_mode };
+                self.call(&loaded, Call::Script(context, params), Some(scope)).await
+            }
+            World::TransitionAction => {
+                let context = ActionContext { ticket: ticket_to_wit(&ticket), process: None, transition: None, test_mode };
+                self.call(&loaded, Call::Action(context, params), None).await
+            }
+            other => {
+                return Err(PluginError::Invalid(format!(
+                    "{name} is a {} plugin; only script tasks and transition actions change tickets",
+                    other.as_str()
+                )))
+            }
+        };
+        let (outcome_name, changes) = match result {
+            Err(failure) => return Err(PluginError::Unavailable(format!("{name} failed: {failure}"))),
+            Ok(CallResult::Outcome(outcome)) => (outcome.result, scope.map(|s| s.changes).unwrap_or_default()),
+            Ok(CallResult::Changes(changes)) => (None, changes),
+            Ok(_) => return Err(PluginError::Invalid("unexpected result type".into())),
+        };
+        let as_json: Vec<serde_json::Value> = changes.iter().filter_map(|c| serde_json::to_value(c).ok()).collect();
+        if test_mode || changes.is_empty() {
+            return Ok(ScriptRun { result: outcome_name, changes: as_json, ticket, applied: false, report });
+        }
+        let fields = desk.dynamic_field_list(&Actor::System).await?;
+        let (update, notes) = changes_to_update(&changes, &fields).map_err(PluginError::Invalid)?;
+        let plugin_actor = Actor::Plugin { name: report.plugin.clone(), version: report.version.clone() };
+        let ticket = desk.ticket_change(&plugin_actor, ticket_id, update, notes).await?;
+        Ok(ScriptRun { result: outcome_name, changes: as_json, ticket, applied: true, report })
+    }
+}
+
+fn expect_world(loaded: &Loaded, world: World) -> Result<(), PluginError> {
+    if loaded.manifest.world == world {
+        Ok(())
+    } else {
+        Err(PluginError::Invalid(format!(
+            "{} is a {} plugin, not a {}",
+            loaded.identity.name,
+            loaded.manifest.world.as_str(),
+            world.as_str()
+        )))
+    }
+}

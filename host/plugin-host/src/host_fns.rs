@@ -1,0 +1,263 @@
+//! Host functions of our interfaces: log, config, kv, clock and ticket.
+//!
+//! Capabilities are checked inside each function: a plugin without the `kv`
+//! grant gets `denied` from every kv call.
+
+use tracing::{debug, error, info, trace, warn};
+
+use crate::bindings::base::switchboard::plugin::types::{Article, PluginError, Ticket, TicketChange};
+use crate::bindings::base::switchboard::plugin::{clock, config, kv, log, task_types, ticket, types};
+use crate::bindings::{action, filter, invoker};
+use crate::convert::{apply_change_to_snapshot, check_change};
+use crate::state::StoreState;
+
+fn denied(what: &str) -> PluginError {
+    PluginError { code: "denied".into(), message: format!("this plugin was not granted {what}") }
+}
+
+impl types::Host for StoreState {}
+impl task_types::Host for StoreState {}
+impl filter::switchboard::plugin::filter_types::Host for StoreState {}
+impl action::switchboard::plugin::action_types::Host for StoreState {}
+impl invoker::switchboard::plugin::invoker_types::Host for StoreState {}
+
+impl log::Host for StoreState {
+    fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        let name = self.plugin.name.as_str();
+        let version = self.plugin.version.as_str();
+        let shown: String = message.chars().take(2000).collect();
+        let label = match level {
+            log::Level::Trace => {
+                trace!(plugin = name, version, "{shown}");
+                "TRACE"
+            }
+            log::Level::Debug => {
+                debug!(plugin = name, version, "{shown}");
+                "DEBUG"
+            }
+            log::Level::Info => {
+                info!(plugin = name, version, "{shown}");
+                "INFO"
+            }
+            log::Level::Warn => {
+                warn!(plugin = name, version, "{shown}");
+                "WARN"
+            }
+            log::Level::Error => {
+                error!(plugin = name, version, "{shown}");
+                "ERROR"
+            }
+        };
+        self.log.push(label, &message);
+        Ok(())
+    }
+}
+
+impl config::Host for StoreState {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.plugin.config.get(&key).cloned())
+    }
+
+    fn keys(&mut self) -> wasmtime::Result<Vec<String>> {
+        Ok(self.plugin.config.keys().cloned().collect())
+    }
+}
+
+impl clock::Host for StoreState {
+    fn now_millis(&mut self) -> wasmtime::Result<i64> {
+        Ok(chrono::Utc::now().timestamp_millis())
+    }
+
+    fn now_rfc3339(&mut self) -> wasmtime::Result<String> {
+        Ok(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    }
+}
+
+impl StoreState {
+    /// The store, the plugin's name and its quota, if the plugin was granted kv.
+    fn kv_scope(&self) -> Result<(switchboard_core::desk::Desk, String, i64), PluginError> {
+        if !self.plugin.kv {
+            return Err(denied("the key-value store (capabilities.kv)"));
+        }
+        let desk = self
+            .desk
+            .clone()
+            .ok_or_else(|| PluginError { code: "unavailable".into(), message: "no key-value store in this run (no database)".into() })?;
+        Ok((desk, self.plugin.name.clone(), self.plugin.limits.kv_max_bytes as i64))
+    }
+}
+
+fn kv_error(err: switchboard_core::desk::KvError) -> PluginError {
+    match err {
+        switchboard_core::desk::KvError::TooLarge { .. } => PluginError { code: "too-large".into(), message: err.to_string() },
+        switchboard_core::desk::KvError::BadKey => PluginError { code: "invalid".into(), message: err.to_string() },
+        switchboard_core::desk::KvError::Desk(inner) => {
+            tracing::warn!(error = %inner, "plugin key-value store failed");
+            PluginError { code: "unavailable".into(), message: "the key-value store is unavailable".into() }
+        }
+    }
+}
+
+impl kv::Host for StoreState {
+    async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, _) = scope?;
+            desk.kv_get(&plugin, &key).await.map_err(kv_error)
+        }
+        .await)
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, quota) = scope?;
+            desk.kv_write(&plugin, &key, Err(()), Some(&value), quota).await.map(|_| ()).map_err(kv_error)
+        }
+        .await)
+    }
+
+    async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, PluginError>> {
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, quota) = scope?;
+            let existed = desk.kv_get(&plugin, &key).await.map_err(kv_error)?.is_some();
+            desk.kv_write(&plugin, &key, Err(()), None, quota).await.map_err(kv_error)?;
+            Ok(existed)
+        }
+        .await)
+    }
+
+    async fn compare_and_swap(
+        &mut self,
+        key: String,
+        expected: Option<Vec<u8>>,
+        new: Option<Vec<u8>>,
+    ) -> wasmtime::Result<Result<bool, PluginError>> {
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, quota) = scope?;
+            desk.kv_write(&plugin, &key, Ok(expected.as_deref()), new.as_deref(), quota).await.map_err(kv_error)
+        }
+        .await)
+    }
+
+    async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
+        let scope = self.kv_scope();
+        Ok(async {
+            let (desk, plugin, _) = scope?;
+            desk.kv_keys(&plugin, &prefix).await.map_err(kv_error)
+        }
+        .await)
+    }
+}
+
+impl ticket::Host for StoreState {
+    fn get(&mut self) -> wasmtime::Result<Ticket> {
+        let scope = self.ticket.as_ref().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
+        let mut snapshot = scope.ticket.clone();
+        for change in &scope.changes {
+            apply_change_to_snapshot(&mut snapshot, change);
+        }
+        Ok(snapshot)
+    }
+
+    fn articles(&mut self) -> wasmtime::Result<Vec<Article>> {
+        let scope = self.ticket.as_ref().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
+        Ok(scope.articles.clone())
+    }
+
+    fn change(&mut self, change: TicketChange) -> wasmtime::Result<Result<(), PluginError>> {
+        let scope = self.ticket.as_mut().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
+        if let Err(message) = check_change(&change) {
+            return Ok(Err(PluginError { code: "invalid".into(), message }));
+        }
+        if scope.changes.len() >= 1000 {
+            return Ok(Err(PluginError { code: "too-many".into(), message: "at most 1000 changes per call".into() }));
+        }
+        scope.changes.push(change);
+        Ok(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::kv::Host as _;
+    use crate::engine::PluginEngine;
+    use crate::invoke::new_store;
+    use crate::manifest::Manifest;
+    use crate::state::PluginIdentity;
+    use switchboard_core::db::{Db, SqliteSync};
+    use switchboard_core::desk::{Actor, Desk, DeskSettings, NewPluginVersion};
+
+    const MANIFEST: &str = "name = \"kv-probe\"\nversion = \"0.1.0\"\nworld = \"postmaster-filter\"\nwit = \"0.1.0\"\n";
+
+    async fn desk(dir: &std::path::Path) -> Desk {
+        let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()), SqliteSync::Normal).await.expect("db");
+        db.migrate().await.expect("migrate");
+        let desk = Desk::new(db, DeskSettings::default());
+        desk.plugin_install(
+            &Actor::System,
+            NewPluginVersion {
+                name: "kv-probe".into(),
+                version: "0.1.0".into(),
+                sha256: "00".into(),
+                world: "postmaster-filter".into(),
+                manifest: MANIFEST.into(),
+                component: vec![0],
+                signed_by: None,
+            },
+        )
+        .await
+        .expect("registry row");
+        desk
+    }
+
+    fn identity(kv: bool, quota: u64) -> Arc<PluginIdentity> {
+        let manifest = Manifest::parse(MANIFEST).expect("manifest");
+        let mut limits = manifest.limits();
+        limits.kv_max_bytes = quota;
+        Arc::new(PluginIdentity {
+            name: "kv-probe".into(),
+            version: "0.1.0".into(),
+            limits,
+            kv,
+            config: BTreeMap::new(),
+            http_replay: None,
+            http_live: false,
+        })
+    }
+
+    #[tokio::test]
+    async fn kv_works_when_granted_and_is_denied_otherwise() {
+        let dir = tempfile::tempdir().expect("temp");
+        let desk = desk(dir.path()).await;
+        let engine = PluginEngine::new(dir.path().join("cache")).expect("engine");
+        let manifest = Manifest::parse(MANIFEST).expect("manifest");
+
+        let mut denied = new_store(&engine.engine, &identity(false, 1024), &manifest, Some(desk.clone()), None).expect("store");
+        let err = denied.data_mut().get("k".into()).await.expect("no trap").expect_err("not granted");
+        assert_eq!(err.code, "denied");
+        let err = denied.data_mut().set("k".into(), b"v".to_vec()).await.expect("no trap").expect_err("not granted");
+        assert_eq!(err.code, "denied");
+
+        let mut store = new_store(&engine.engine, &identity(true, 64), &manifest, Some(desk.clone()), None).expect("store");
+        let kv = store.data_mut();
+        kv.set("count".into(), b"1".to_vec()).await.expect("no trap").expect("set");
+        assert_eq!(kv.get("count".into()).await.expect("no trap").expect("get"), Some(b"1".to_vec()));
+        assert!(
+            !kv.compare_and_swap("count".into(), Some(b"7".to_vec()), Some(b"2".to_vec())).await.expect("no trap").expect("cas"),
+            "stale expectation"
+        );
+        assert!(kv.compare_and_swap("count".into(), Some(b"1".to_vec()), Some(b"2".to_vec())).await.expect("no trap").expect("cas"));
+        assert!(kv.compare_and_swap("fresh".into(), None, Some(b"x".to_vec())).await.expect("no trap").expect("cas absent"));
+        assert_eq!(kv.keys("".into()).await.expect("no trap").expect("keys"), vec!["count".to_string(), "fresh".to_string()]);
+        let err = kv.set("big".into(), vec![0u8; 100]).await.expect("no trap").expect_err("over quota");
+        assert_eq!(err.code, "too-large");
+        assert!(kv.delete("count".into()).await.expect("no trap").expect("delete"));
+        assert!(!kv.delete("count".into()).await.expect("no trap").expect("delete again"));
+    }
+}

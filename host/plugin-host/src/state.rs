@@ -1,0 +1,172 @@
+//! What one invocation's `Store` holds: the WASI context (granting nothing
+//! unless the manifest says so), resource limits, the plugin's log, its
+//! configuration and, for script tasks, the ticket it works on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::bindings::base::switchboard::plugin::types::{Article, Ticket, TicketChange};
+use crate::egress::EgressHooks;
+use crate::manifest::Limits;
+use switchboard_core::desk::Desk;
+
+/// A plugin's identity and settings, shared by its invocations.
+#[derive(Debug)]
+pub(crate) struct PluginIdentity {
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) limits: Limits,
+    pub(crate) kv: bool,
+    /// Configuration values (secrets included; never logged).
+    pub(crate) config: BTreeMap<String, String>,
+    /// Canned HTTP responses (local runs).
+    pub(crate) http_replay: Option<Arc<Vec<crate::egress::RecordedResponse>>>,
+    /// Real outbound requests allowed (false only in local runs without --allow-http).
+    pub(crate) http_live: bool,
+}
+
+/// The limit a guest ran into, for the invocation record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    Memory,
+    Table,
+}
+
+/// Enforces memory, table and instance limits, and records peak memory.
+pub(crate) struct Limiter {
+    memory_bytes: usize,
+    table_elements: usize,
+    instances: usize,
+    pub(crate) peak_memory: usize,
+    pub(crate) hit: Option<LimitHit>,
+}
+
+impl Limiter {
+    pub(crate) fn new(limits: &Limits) -> Limiter {
+        Limiter {
+            memory_bytes: limits.memory_bytes as usize,
+            table_elements: limits.table_elements as usize,
+            instances: limits.instances as usize,
+            peak_memory: 0,
+            hit: None,
+        }
+    }
+}
+
+/// The error a refused growth traps with.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct LimitExceeded(pub(crate) String);
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.memory_bytes {
+            self.hit = Some(LimitHit::Memory);
+            return Err(wasmtime::Error::new(LimitExceeded(format!(
+                "memory limit: the plugin asked for {} MiB, its limit is {} MiB",
+                desired / (1024 * 1024),
+                self.memory_bytes / (1024 * 1024)
+            ))));
+        }
+        self.peak_memory = self.peak_memory.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.table_elements {
+            self.hit = Some(LimitHit::Table);
+            return Err(wasmtime::Error::new(LimitExceeded(format!(
+                "table limit: {desired} elements wanted, limit {}",
+                self.table_elements
+            ))));
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        self.instances
+    }
+
+    fn tables(&self) -> usize {
+        self.instances * 4
+    }
+
+    fn memories(&self) -> usize {
+        self.instances
+    }
+}
+
+/// The plugin's log for one invocation, capped in bytes.
+#[derive(Debug, Default)]
+pub(crate) struct LogSink {
+    pub(crate) text: String,
+    pub(crate) cap: usize,
+    pub(crate) dropped: usize,
+}
+
+impl LogSink {
+    pub(crate) fn new(cap: usize) -> LogSink {
+        LogSink { text: String::new(), cap, dropped: 0 }
+    }
+
+    /// Appends a line unless the cap is reached (then counts what was dropped).
+    pub(crate) fn push(&mut self, level: &str, message: &str) {
+        let line_len = level.len() + message.len() + 2;
+        if self.text.len() + line_len > self.cap {
+            self.dropped += message.len();
+            return;
+        }
+        self.text.push_str(level);
+        self.text.push(' ');
+        self.text.push_str(message);
+        self.text.push('\n');
+    }
+
+    /// The log with a note about what was dropped.
+    pub(crate) fn finish(mut self) -> String {
+        if self.dropped > 0 {
+            self.text.push_str(&format!("[{} more bytes of log dropped: max_log_bytes reached]\n", self.dropped));
+        }
+        self.text
+    }
+}
+
+/// The ticket a script task works on, and its queued changes.
+pub(crate) struct TicketScope {
+    pub(crate) ticket: Ticket,
+    pub(crate) articles: Vec<Article>,
+    pub(crate) changes: Vec<TicketChange>,
+}
+
+/// The data of one invocation's store.
+pub(crate) struct StoreState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) http: WasiHttpCtx,
+    pub(crate) hooks: EgressHooks,
+    pub(crate) limiter: Limiter,
+    pub(crate) plugin: Arc<PluginIdentity>,
+    pub(crate) log: LogSink,
+    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) desk: Option<Desk>,
+    pub(crate) ticket: Option<TicketScope>,
+}
+
+impl WasiView for StoreState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for StoreState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
