@@ -1,6 +1,8 @@
 //! The ticket core without HTTP, on every backend: numbering under
 //! concurrency, atomic creates, permissions, search paging and the job queue.
 
+#[path = "core/bad_input.rs"]
+mod bad_input;
 mod common;
 
 use std::collections::{BTreeMap, HashSet};

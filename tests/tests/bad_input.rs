@@ -1,8 +1,11 @@
 //! Bad input on every write route: malformed JSON, wrong types, unknown
 //! names, out-of-range values, invalid dynamic field values, oversize bodies,
-//! duplicates and unknown ids. Errors must be `application/problem+json`,
-//! name the offending field, and leave nothing half-written.
+//! duplicates and unknown ids, and tickets too big to index whole. Errors
+//! must be `application/problem+json`, name the offending field, and leave
+//! nothing half-written; no input is ever a 5xx.
 
+#[path = "bad_input/big_ticket.rs"]
+mod big_ticket;
 #[path = "bad_input/dynamic_fields.rs"]
 mod dynamic_fields;
 #[path = "bad_input/malformed.rs"]
@@ -20,6 +23,7 @@ mod support;
 
 use switchboard_e2e::backend_tests;
 
+use big_ticket::big_tickets_stay_searchable;
 use dynamic_fields::dynamic_field_values;
 use malformed::malformed_json_and_wrong_types;
 use methods::unsupported_methods;
@@ -33,5 +37,6 @@ backend_tests!(
     dynamic_field_values,
     duplicates_references_and_unknown_ids,
     oversize_body,
-    unsupported_methods
+    unsupported_methods,
+    big_tickets_stay_searchable
 );

@@ -287,8 +287,34 @@ pub(crate) async fn insert_search_doc(conn: &mut AnyConnection, backend: Backend
     Ok(())
 }
 
+/// How much of one article is indexed, in bytes: its first 256 KiB. The bound
+/// is the same on both backends; on PostgreSQL it keeps `to_tsvector` of one
+/// article well under the 1 MiB a tsvector may hold (at most about three bytes
+/// of lexemes and positions per byte of text).
+const INDEXED_ARTICLE_BYTES: usize = 256 * 1024;
+
+/// PostgreSQL: the bytes one ticket's body tsvector may grow to (see
+/// `switchboard_tsv_append`), under the 1 MiB limit with room for the title
+/// that the search index concatenates with it.
+const TSVECTOR_BUDGET: i64 = 1_000_000;
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Adds article text to a ticket's full-text row (to the customer-visible
-/// part too when the article is visible to the customer).
+/// part too when the article is visible to the customer). Only the first
+/// [`INDEXED_ARTICLE_BYTES`] are indexed, and on PostgreSQL the row stays
+/// within [`TSVECTOR_BUDGET`]: past it, only words the row lacks are added,
+/// while they fit. A big ticket never refuses an article for its index.
 pub(crate) async fn append_search_body(
     conn: &mut AnyConnection,
     backend: Backend,
@@ -299,12 +325,16 @@ pub(crate) async fn append_search_body(
     let sql = match (backend, public) {
         (Backend::Sqlite, false) => "UPDATE ticket_search SET body = body || ' ' || $1 WHERE rowid = $2",
         (Backend::Sqlite, true) => "UPDATE ticket_search SET body = body || ' ' || $1, public_body = public_body || ' ' || $1 WHERE rowid = $2",
-        (Backend::Postgres, false) => "UPDATE ticket_search SET body_tsv = body_tsv || to_tsvector('simple', $1) WHERE ticket_id = $2",
+        (Backend::Postgres, false) => {
+            "UPDATE ticket_search SET body_tsv = switchboard_tsv_append(body_tsv, to_tsvector('simple', $1), $3) WHERE ticket_id = $2"
+        }
         (Backend::Postgres, true) => {
-            "UPDATE ticket_search SET body_tsv = body_tsv || to_tsvector('simple', $1), public_tsv = public_tsv || to_tsvector('simple', $1) WHERE ticket_id = $2"
+            "UPDATE ticket_search SET body_tsv = switchboard_tsv_append(body_tsv, to_tsvector('simple', $1), $3), public_tsv = switchboard_tsv_append(public_tsv, to_tsvector('simple', $1), $3) WHERE ticket_id = $2"
         }
     };
-    sqlx::query(sql).bind(text).bind(ticket_id).execute(conn).await?;
+    let query = sqlx::query(sql).bind(prefix(text, INDEXED_ARTICLE_BYTES)).bind(ticket_id);
+    let query = if backend == Backend::Postgres { query.bind(TSVECTOR_BUDGET) } else { query };
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -316,4 +346,17 @@ pub(crate) async fn set_search_title(conn: &mut AnyConnection, backend: Backend,
     };
     sqlx::query(sql).bind(title).bind(ticket_id).execute(conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_indexed_prefix_ends_on_a_character() {
+        assert_eq!(prefix("short", 10), "short");
+        assert_eq!(prefix("äöü", 3), "ä");
+        assert_eq!(prefix("äöü", 4), "äö");
+        assert_eq!(prefix("abc", 0), "");
+    }
 }
