@@ -14,6 +14,7 @@ mod customers;
 mod dynamic_fields;
 mod error;
 mod history;
+mod input;
 mod jobs;
 mod links;
 mod pending;

@@ -182,6 +182,7 @@ impl Desk {
     /// Creates an agent (admin only).
     pub async fn agent_create(&self, actor: &Actor, input: AgentInput) -> Result<Agent, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
         check_login(&mut problems, &input.login);
         let role = AgentRole::parse(&input.role);
@@ -217,6 +218,7 @@ impl Desk {
     /// Changes an agent (admin only).
     pub async fn agent_update(&self, actor: &Actor, id: i64, update: AgentUpdate) -> Result<Agent, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&update)?;
         let mut problems = Problems::default();
         if let Some(login) = &update.login {
             check_login(&mut problems, login);

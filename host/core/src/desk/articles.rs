@@ -14,6 +14,7 @@ use crate::db::{get_bool, Arg, Backend, Sql};
 use crate::desk::dynamic_fields::{read_values, write_values, DynamicField, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::record;
+use crate::desk::input;
 use crate::desk::search::append_search_body;
 use crate::desk::time::{from_micros, now_micros};
 use crate::desk::{Actor, Desk, DeskError};
@@ -274,6 +275,7 @@ impl Desk {
     /// Adds an article to a ticket (rw on its queue, or the ticket's customer).
     pub async fn article_add(&self, actor: &Actor, ticket_id: i64, input: NewArticle) -> Result<Article, DeskError> {
         actor.require_not_integration()?;
+        input::check(&input)?;
         let mut problems = Problems::default();
         let checked = self.check_article(actor, input, "", &mut problems).await?;
         problems.finish()?;

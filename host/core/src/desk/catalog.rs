@@ -213,6 +213,7 @@ impl Desk {
     /// Creates an entry (admin only).
     pub async fn catalog_create(&self, actor: &Actor, kind: CatalogKind, input: CatalogInput) -> Result<CatalogEntry, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
         check_name(&mut problems, &input.name);
         let state_type = match (kind, &input.state_type) {
@@ -271,6 +272,7 @@ impl Desk {
         update: CatalogUpdate,
     ) -> Result<CatalogEntry, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&update)?;
         let mut problems = Problems::default();
         if let Some(name) = &update.name {
             check_name(&mut problems, name);

@@ -218,6 +218,7 @@ impl Desk {
     /// Creates a company (admin only).
     pub async fn company_create(&self, actor: &Actor, input: CompanyInput) -> Result<Company, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
         required(&mut problems, "customer_id", &input.customer_id);
         required(&mut problems, "name", &input.name);
@@ -247,6 +248,7 @@ impl Desk {
     /// Changes a company (admin only).
     pub async fn company_update(&self, actor: &Actor, id: i64, update: CompanyUpdate) -> Result<Company, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&update)?;
         let mut problems = Problems::default();
         if let Some(v) = &update.customer_id {
             required(&mut problems, "customer_id", v);
@@ -320,6 +322,7 @@ impl Desk {
     /// Creates a customer user (admin only).
     pub async fn customer_user_create(&self, actor: &Actor, input: CustomerUserInput) -> Result<CustomerUser, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
         required(&mut problems, "login", &input.login);
         check_email(&mut problems, &input.email);
@@ -358,6 +361,7 @@ impl Desk {
     /// Changes a customer user (admin only).
     pub async fn customer_user_update(&self, actor: &Actor, id: i64, update: CustomerUserUpdate) -> Result<CustomerUser, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&update)?;
         let mut problems = Problems::default();
         if let Some(v) = &update.login {
             required(&mut problems, "login", v);

@@ -13,7 +13,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::error::Problems;
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::time::{date_in_range, from_micros, now_micros, time_in_range, TIME_RANGE};
 use crate::desk::{Actor, Desk, DeskError};
 
 /// What a field is attached to.
@@ -229,12 +229,18 @@ impl DynamicField {
             FieldType::Date => {
                 let s = value.as_str().ok_or("expected a date YYYY-MM-DD")?;
                 let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("'{s}' is not a date YYYY-MM-DD"))?;
+                if !date_in_range(d) {
+                    return Err(format!("'{s}' {TIME_RANGE}"));
+                }
                 Ok(vec![d.format("%Y-%m-%d").to_string()])
             }
             FieldType::Datetime => {
                 let s = value.as_str().ok_or("expected an RFC 3339 date-time")?;
-                let t = DateTime::parse_from_rfc3339(s).map_err(|_| format!("'{s}' is not an RFC 3339 date-time"))?;
-                Ok(vec![t.with_timezone(&Utc).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)])
+                let t = DateTime::parse_from_rfc3339(s).map_err(|_| format!("'{s}' is not an RFC 3339 date-time"))?.with_timezone(&Utc);
+                if !time_in_range(t) {
+                    return Err(format!("'{s}' {TIME_RANGE}"));
+                }
+                Ok(vec![t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)])
             }
         }
     }
@@ -311,6 +317,7 @@ impl Desk {
     /// Creates a definition (admin only).
     pub async fn dynamic_field_create(&self, actor: &Actor, input: DynamicFieldInput) -> Result<DynamicField, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
         let name = input.name.trim();
         if name.is_empty() || name.len() > 200 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
@@ -354,6 +361,7 @@ impl Desk {
     /// Changes a definition's label, settings or valid flag (admin only).
     pub async fn dynamic_field_update(&self, actor: &Actor, id: i64, update: DynamicFieldUpdate) -> Result<DynamicField, DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&update)?;
         let current = self.dynamic_field_get(actor, id).await?;
         let mut problems = Problems::default();
         if let Some(config) = &update.config {

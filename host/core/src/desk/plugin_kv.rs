@@ -37,7 +37,7 @@ impl From<sqlx::Error> for KvError {
 }
 
 fn check_key(key: &str) -> Result<(), KvError> {
-    if key.is_empty() || key.len() > 512 {
+    if key.is_empty() || key.len() > 512 || key.contains('\0') {
         Err(KvError::BadKey)
     } else {
         Ok(())

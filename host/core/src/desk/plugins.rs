@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
 use crate::db::{get_bool, Arg, Sql};
+use crate::desk::input::storable;
 use crate::desk::time::{from_micros, now_micros};
 use crate::desk::{Actor, Desk, DeskError};
 
@@ -390,7 +391,7 @@ impl Desk {
         .await?;
         let suspend = failures.is_some_and(|f| f >= threshold);
         if suspend {
-            let why = format!("suspended after {threshold} consecutive failures; last: {reason}");
+            let why = format!("suspended after {threshold} consecutive failures; last: {}", storable(reason));
             sqlx::query(
                 "UPDATE plugins SET enabled = $1, suspended_reason = $2, changed_at = $3 WHERE name = $4 AND suspended_reason IS NULL",
             )
@@ -437,8 +438,8 @@ impl Desk {
             .bind(r.peak_memory)
             .bind(&r.outcome)
             .bind(r.error_kind.as_deref())
-            .bind(r.error.as_deref())
-            .bind(&r.logs)
+            .bind(r.error.as_deref().map(|e| storable(e).into_owned()))
+            .bind(storable(&r.logs).into_owned())
             .execute(&mut *tx.tx)
             .await?;
         }

@@ -9,6 +9,7 @@ use sqlx::AnyConnection;
 
 use crate::db::{Arg, Backend, Sql};
 use crate::desk::catalog::StateType;
+use crate::desk::input;
 use crate::desk::tickets::{load_tickets, TICKET_SELECT};
 use crate::desk::time::to_micros;
 use crate::desk::{Actor, Desk, DeskError, Ref, Ticket};
@@ -111,6 +112,7 @@ impl Desk {
     /// Searches tickets the actor may read.
     pub async fn ticket_search(&self, actor: &Actor, query: TicketQuery) -> Result<TicketPage, DeskError> {
         actor.require_not_integration()?;
+        input::check(&query)?;
         let limit = i64::from(query.limit.unwrap_or(50));
         if !(1..=500).contains(&limit) {
             return Err(DeskError::invalid("limit", "must be between 1 and 500"));

@@ -144,6 +144,7 @@ impl Desk {
     /// Creates a ticket with its first article in one transaction.
     pub async fn ticket_create(&self, actor: &Actor, input: NewTicket) -> Result<CreatedTicket, DeskError> {
         actor.require_not_integration()?;
+        crate::desk::input::check(&input)?;
         if let Some((token, key, hash)) = &input.idempotency {
             if let Some(done) = self.idempotent_replay(actor, *token, key, hash).await? {
                 return Ok(done);
@@ -314,6 +315,7 @@ impl Desk {
         notes: Vec<crate::desk::NewArticle>,
     ) -> Result<Ticket, DeskError> {
         actor.require_staff()?;
+        crate::desk::input::check(&(&update, notes.as_slice()))?;
         let mut problems = Problems::default();
         let mut checked_notes = Vec::new();
         for (i, note) in notes.into_iter().enumerate() {

@@ -243,6 +243,7 @@ impl Desk {
     /// Reads a ticket by its human number.
     pub async fn ticket_get_by_number(&self, actor: &Actor, number: &str) -> Result<Ticket, DeskError> {
         actor.require_not_integration()?;
+        crate::desk::input::check_text("number", number)?;
         let id: Option<i64> =
             sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number).fetch_optional(self.db().pool()).await?;
         let id = id.ok_or(DeskError::NotFound { what: "ticket", id: number.to_string() })?;

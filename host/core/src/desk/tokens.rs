@@ -129,6 +129,7 @@ impl Desk {
     /// Creates a token and returns it with its secret (the only time the secret is seen).
     pub async fn token_create(&self, actor: &Actor, input: NewToken) -> Result<(TokenInfo, String), DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
         if input.name.trim().is_empty() {
             problems.add("name", "must not be empty");
@@ -191,6 +192,7 @@ impl Desk {
     /// Revokes a token by name (admin only).
     pub async fn token_revoke(&self, actor: &Actor, name: &str) -> Result<(), DeskError> {
         actor.require_admin()?;
+        crate::desk::input::check_text("name", name)?;
         let mut tx = self.db().begin_write().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL")
             .bind(now_micros())
