@@ -1,8 +1,6 @@
 //! `/api/v1/jobs` and `/api/v1/tokens`: operating the server (admin only).
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -15,6 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
+use crate::query::{limit, ApiQuery};
 use crate::AppState;
 use switchboard_core::desk::{Job, JobStatus, NewToken, TokenInfo};
 
@@ -121,13 +120,9 @@ pub(crate) struct TokenCreatedDto {
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", summary = "List recent jobs, newest first (admin)",
-    params(("status" = Option<String>, Query, description = "queued, running, done or failed"), ("limit" = Option<i64>, Query, description = "1-1000, default 100")),
-    responses((status = 200, body = JobListDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
-async fn list_jobs(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<JobListDto>, ApiError> {
+    params(("status" = Option<String>, Query, description = "queued, running, done or failed"), ("limit" = Option<u32>, Query, description = "1-1000, default 100; anything else is a 400")),
+    responses((status = 200, body = JobListDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
+async fn list_jobs(State(state): State<AppState>, caller: Caller, ApiQuery(params): ApiQuery) -> Result<Json<JobListDto>, ApiError> {
     let status = match params.get("status") {
         Some(s) => Some(
             JobStatus::parse(s)
@@ -135,11 +130,8 @@ async fn list_jobs(
         ),
         None => None,
     };
-    let limit = match params.get("limit") {
-        Some(l) => l.parse::<i64>().map_err(|_| ApiError::field("limit", "must be a whole number"))?,
-        None => 100,
-    };
-    let jobs = state.desk.job_list(&caller.actor, status, limit).await?;
+    let limit = limit(&params, 100, 1000)?;
+    let jobs = state.desk.job_list(&caller.actor, status, i64::from(limit)).await?;
     Ok(Json(JobListDto { items: jobs.into_iter().map(Into::into).collect() }))
 }
 

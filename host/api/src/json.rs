@@ -1,4 +1,5 @@
-//! JSON request bodies: parse errors name the field and never reach the core.
+//! JSON request bodies: parse errors name the field and never reach the core,
+//! nor does a string holding U+0000 (which no backend stores alike).
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -57,6 +58,12 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8])
     if !is_json {
         return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected a JSON body with Content-Type: application/json"));
     }
+    // A first pass finds syntax errors and strings the database cannot take;
+    // the second reads the typed body with its field paths.
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|err| syntax_error(&err))?;
+    if let Some(path) = nul_path(&value, "") {
+        return Err(ApiError::field(if path.is_empty() { "body".to_string() } else { path }, NUL_MESSAGE));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -68,6 +75,35 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8])
         let field = field_of(&path, &message);
         ApiError::with_field(StatusCode::UNPROCESSABLE_ENTITY, field, strip_position(&message))
     })
+}
+
+/// What a field holding U+0000 is told.
+pub(crate) const NUL_MESSAGE: &str = "must not contain the character U+0000";
+
+fn syntax_error(err: &serde_json::Error) -> ApiError {
+    let message = err.to_string();
+    if err.is_syntax() || err.is_eof() {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {message}"))
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, format!("unreadable JSON: {}", strip_position(&message)))
+    }
+}
+
+/// The path (`article.body`, `attachments[0].filename`) of the first string
+/// holding U+0000; a key holding it is named by its object.
+fn nul_path(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0').then(|| path.to_string()),
+        Value::Array(items) => items.iter().enumerate().find_map(|(i, v)| nul_path(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if k.contains('\0') {
+                return Some(path.to_string());
+            }
+            nul_path(v, &if path.is_empty() { k.clone() } else { format!("{path}.{k}") })
+        }),
+        _ => None,
+    }
 }
 
 /// The field a serde message is about: the path, plus the missing or unknown key.
@@ -147,5 +183,18 @@ mod tests {
             (StatusCode::UNPROCESSABLE_ENTITY, "article.bdy".into())
         );
         assert_eq!(field(r#"{"title": "#).0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_nul_anywhere_is_refused_by_its_path() {
+        assert_eq!(field(r#"{"title": "a\u0000b", "article": {"body": "x"}}"#), (StatusCode::UNPROCESSABLE_ENTITY, "title".into()));
+        assert_eq!(field(r#"{"title": "t", "article": {"body": "\u0000"}}"#), (StatusCode::UNPROCESSABLE_ENTITY, "article.body".into()));
+        assert_eq!(
+            field(r#"{"title": "t", "article": {"body": "x", "tags": ["a", "\u0000"]}}"#),
+            (StatusCode::UNPROCESSABLE_ENTITY, "article.tags[1]".into())
+        );
+        assert_eq!(field(r#"{"ti\u0000tle": "t"}"#), (StatusCode::UNPROCESSABLE_ENTITY, "body".into()));
+        // An escaped backslash followed by u0000 is plain text, and fine.
+        assert!(parse_json::<Outer>(&json_headers(), br#"{"title": "\\u0000", "article": {"body": "x"}}"#).is_ok());
     }
 }

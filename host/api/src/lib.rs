@@ -163,4 +163,5 @@ mod metrics;
 mod path;
 mod people;
 mod plugins;
+mod query;
 mod tickets;

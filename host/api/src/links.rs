@@ -1,8 +1,6 @@
 //! Links between tickets: `/api/v1/tickets/{id}/links`.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -15,6 +13,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
+use crate::query::ApiQuery;
 use crate::AppState;
 use switchboard_core::desk::{LinkKind, TicketLink};
 
@@ -84,7 +83,7 @@ async fn remove_link(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath((id, target)): ApiPath<(i64, i64)>,
-    Query(params): Query<HashMap<String, String>>,
+    ApiQuery(params): ApiQuery,
 ) -> Result<StatusCode, ApiError> {
     let kind = kind(params.get("kind").map(String::as_str).unwrap_or("related"))?;
     state.desk.link_remove(&caller.actor, id, target, kind).await?;

@@ -1,9 +1,9 @@
 //! `/api/v1/plugins`: install (multipart), list, configure, enable, roll back,
 //! remove, run against a ticket; invocation records and the HTTP audit log.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use axum::extract::{FromRequest, Multipart, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -16,6 +16,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
+use crate::query::{limit, ApiQuery};
 use crate::AppState;
 use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, PluginSummary, PluginVersion};
 use switchboard_plugin_host::PluginError;
@@ -377,16 +378,15 @@ async fn get_config(
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins/{name}/invocations", tag = "plugins", summary = "Recent invocations, newest first",
-    params(("name" = String, Path, description = "Plugin name"), ("limit" = Option<i64>, Query, description = "1-1000, default 50")),
+    params(("name" = String, Path, description = "Plugin name"), ("limit" = Option<u32>, Query, description = "1-1000, default 50; anything else is a 400")),
     responses((status = 200, body = InvocationListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
 async fn invocations(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(name): ApiPath<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ApiQuery(q): ApiQuery,
 ) -> Result<Json<InvocationListDto>, ApiError> {
-    let limit =
-        q.get("limit").map(|l| l.parse::<i64>().map_err(|_| ApiError::field("limit", "must be a whole number"))).transpose()?.unwrap_or(50);
+    let limit = i64::from(limit(&q, 50, 1000)?);
     state.plugins.flush().await;
     Ok(Json(InvocationListDto {
         items: state.desk.plugin_invocations(&caller.actor, &name, limit).await?.into_iter().map(Into::into).collect(),
@@ -417,18 +417,10 @@ async fn apply(
 }
 
 #[utoipa::path(get, path = "/api/v1/plugin-http-audit", tag = "plugins", summary = "Outbound HTTP requests of plugins, newest first (admin)",
-    params(("plugin" = Option<String>, Query, description = "Only this plugin"), ("limit" = Option<i64>, Query, description = "1-1000, default 100")),
+    params(("plugin" = Option<String>, Query, description = "Only this plugin"), ("limit" = Option<u32>, Query, description = "1-1000, default 100; anything else is a 400")),
     responses((status = 200, body = HttpAuditListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
-async fn http_audit(
-    State(state): State<AppState>,
-    caller: Caller,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<HttpAuditListDto>, ApiError> {
-    let limit = q
-        .get("limit")
-        .map(|l| l.parse::<i64>().map_err(|_| ApiError::field("limit", "must be a whole number")))
-        .transpose()?
-        .unwrap_or(100);
+async fn http_audit(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery) -> Result<Json<HttpAuditListDto>, ApiError> {
+    let limit = i64::from(limit(&q, 100, 1000)?);
     state.plugins.flush().await;
     let records = state.desk.plugin_http_audit(&caller.actor, q.get("plugin").map(String::as_str), limit).await?;
     Ok(Json(HttpAuditListDto { items: records.into_iter().map(Into::into).collect() }))

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -17,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::json::{double_option, parse_json, ApiJson, RawBody};
 use crate::path::ApiPath;
+use crate::query::{limit, ApiQuery};
 use crate::AppState;
 use switchboard_core::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate};
 
@@ -333,7 +334,7 @@ fn parse_time(params: &HashMap<String, String>, name: &str) -> Result<Option<Dat
         None => Ok(None),
         Some(v) => DateTime::parse_from_rfc3339(v)
             .map(|t| Some(t.with_timezone(&Utc)))
-            .map_err(|_| ApiError::field(name, format!("'{v}' is not an RFC 3339 time like 2026-11-29T10:00:00Z"))),
+            .map_err(|_| ApiError::field(name, format!("'{v}' is not an RFC 3339 time like 2026-11-29T10:00:00Z (years 0000-9999)"))),
     }
 }
 
@@ -375,10 +376,7 @@ fn search_query(params: &HashMap<String, String>) -> Result<TicketQuery, ApiErro
         })?),
         None => None,
     };
-    let limit = match params.get("limit") {
-        Some(l) => Some(l.parse::<u32>().map_err(|_| ApiError::field("limit", "must be a whole number between 1 and 500"))?),
-        None => None,
-    };
+    let limit = Some(limit(params, 50, 500)?);
     let mut dynamic_fields: Vec<(String, String)> =
         params.iter().filter_map(|(k, v)| k.strip_prefix("df.").map(|name| (name.to_string(), v.clone()))).collect();
     dynamic_fields.sort();
@@ -418,15 +416,15 @@ fn search_query(params: &HashMap<String, String>) -> Result<TicketQuery, ApiErro
         ("changed_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
         ("changed_before" = Option<String>, Query, description = "RFC 3339, exclusive"),
         ("sort" = Option<String>, Query, description = "id, created_at, changed_at or priority; prefix - for descending (default -id)"),
-        ("limit" = Option<u32>, Query, description = "1-500, default 50"),
+        ("limit" = Option<u32>, Query, description = "Page size 1-500, default 50; anything else is a 400"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
-    responses((status = 200, body = TicketPageDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
+    responses((status = 200, body = TicketPageDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn search_tickets(
     State(state): State<AppState>,
     caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
+    ApiQuery(params): ApiQuery,
 ) -> Result<Json<TicketPageDto>, ApiError> {
     let page = state.desk.ticket_search(&caller.actor, search_query(&params)?).await?;
     Ok(Json(TicketPageDto { items: page.items.into_iter().map(Into::into).collect(), next_cursor: page.next_cursor }))
