@@ -1,7 +1,7 @@
 //! Bad input on every write route: malformed JSON, wrong types, unknown
 //! names, out-of-range values, invalid dynamic field values, oversize bodies,
 //! duplicates and unknown ids, U+0000, times outside RFC 3339's years and
-//! paging limits, and tickets too big to index whole. Errors must be
+//! paging limits, headers, and tickets too big to index whole. Errors must be
 //! `application/problem+json`, name the offending field, and leave nothing
 //! half-written; no input is ever a 5xx.
 
@@ -32,7 +32,7 @@ use switchboard_e2e::backend_tests;
 
 use big_ticket::big_tickets_stay_searchable;
 use dynamic_fields::dynamic_field_values;
-use headers::list_limits_are_one_rule;
+use headers::{idempotency_key_and_header_fields, list_limits_are_one_rule};
 use malformed::malformed_json_and_wrong_types;
 use methods::unsupported_methods;
 use names::unknown_names_and_ranges;
@@ -51,5 +51,6 @@ backend_tests!(
     nul_characters_are_refused_by_field,
     times_outside_four_digit_years,
     list_limits_are_one_rule,
+    idempotency_key_and_header_fields,
     big_tickets_stay_searchable
 );

@@ -283,10 +283,8 @@ async fn download_attachment(
 ) -> Result<Response, ApiError> {
     let attachment = state.desk.attachment_get(&caller.actor, id, article_id, attachment_id).await?;
     let content_type = HeaderValue::from_str(&attachment.meta.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let safe_name: String =
-        attachment.meta.filename.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '_' }).collect();
     let disposition =
-        HeaderValue::from_str(&format!("attachment; filename=\"{safe_name}\"")).unwrap_or(HeaderValue::from_static("attachment"));
+        HeaderValue::from_str(&content_disposition(&attachment.meta.filename)).unwrap_or(HeaderValue::from_static("attachment"));
     let mut response = attachment.content.into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, content_type);
     response.headers_mut().insert(header::CONTENT_DISPOSITION, disposition);
@@ -294,7 +292,42 @@ async fn download_attachment(
     Ok(response)
 }
 
+/// `Content-Disposition` for a download (RFC 6266): an ASCII `filename` for
+/// old clients (other characters become `_`) and, when the name is not plain
+/// ASCII, the exact name as `filename*=UTF-8''…` (RFC 8187 percent-encoding).
+fn content_disposition(name: &str) -> String {
+    let fallback: String =
+        name.chars().map(|c| if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' { c } else { '_' }).collect();
+    if fallback == name {
+        return format!("attachment; filename=\"{fallback}\"");
+    }
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
 /// Adds the article routes.
 pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router.routes(routes!(add_article, list_articles)).routes(routes!(get_article)).routes(routes!(download_attachment))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_disposition;
+
+    #[test]
+    fn names_keep_their_characters_with_an_ascii_fallback() {
+        assert_eq!(content_disposition("report 2026.pdf"), "attachment; filename=\"report 2026.pdf\"");
+        assert_eq!(
+            content_disposition("Ünicode ß.txt"),
+            "attachment; filename=\"_nicode _.txt\"; filename*=UTF-8''%C3%9Cnicode%20%C3%9F.txt"
+        );
+        assert_eq!(content_disposition("a\"b\\c"), "attachment; filename=\"a_b_c\"; filename*=UTF-8''a%22b%5Cc");
+    }
 }

@@ -242,8 +242,25 @@ impl From<HistoryEntry> for HistoryDto {
 
 list_dto!(HistoryListDto, HistoryDto);
 
+/// The `Idempotency-Key` of a create, if sent: once, 1-255 visible
+/// characters. An empty key (also the empty structured-field string `""`) or
+/// a repeated header is a 400, never silently a create without a key.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let refuse = |why: &str| ApiError::with_field(StatusCode::BAD_REQUEST, "Idempotency-Key", why);
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(refuse("must be sent once"));
+    }
+    let key = value.to_str().map(str::trim).unwrap_or_default();
+    if key.is_empty() || key == "\"\"" || key.len() > 255 {
+        return Err(refuse("must be 1-255 visible characters"));
+    }
+    Ok(Some(key.to_string()))
+}
+
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", summary = "Create a ticket with its first article",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a create safely: the same key and body return the first ticket")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a create safely: the same key and body return the first ticket. 1-255 visible characters, sent once; an empty key is a 400")),
     request_body = TicketCreateDto,
     responses((status = 201, body = TicketCreatedDto), (status = 200, description = "Replay of an earlier create with the same Idempotency-Key", body = TicketCreatedDto),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
@@ -255,15 +272,7 @@ async fn create_ticket(
     RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<TicketCreatedDto>), ApiError> {
     let dto: TicketCreateDto = parse_json(&headers, &body)?;
-    let idempotency = match headers.get("idempotency-key") {
-        Some(key) => {
-            let key = key.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
-            let key =
-                key.ok_or_else(|| ApiError::with_field(StatusCode::BAD_REQUEST, "Idempotency-Key", "must be 1-255 visible characters"))?;
-            Some((caller.token_id, key.to_string(), hex::encode(Sha256::digest(&body))))
-        }
-        None => None,
-    };
+    let idempotency = idempotency_key(&headers)?.map(|key| (caller.token_id, key, hex::encode(Sha256::digest(&body))));
     let input = NewTicket {
         title: dto.title,
         queue: dto.queue,
