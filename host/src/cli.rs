@@ -2,15 +2,10 @@
 
 mod plugin;
 
-use std::time::Duration;
-
-use clap::{Parser, Subcommand};
-use tokio::net::TcpListener;
-
-use crate::api::ApiSettings;
 use crate::config::{CommonArgs, Config, ConfigError, ServeArgs};
-use crate::db::{Db, DbError};
-use crate::desk::{Actor, Desk, DeskError, DeskSettings, NewToken, SecretBox};
+use crate::desk::{Actor, Desk, DeskError, NewToken};
+use crate::server::{self, StartError};
+use clap::{Parser, Subcommand};
 
 /// Switchboard: a helpdesk whose automation runs as sandboxed WebAssembly plugins.
 ///
@@ -68,20 +63,12 @@ pub enum CliError {
     /// Bad configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// The database could not be opened or migrated.
-    #[error("{0}\nCheck --database-url / --data-dir and that the database server is running.")]
-    Db(#[from] DbError),
+    /// The server (or the database under a command) could not start.
+    #[error(transparent)]
+    Start(#[from] StartError),
     /// A core operation was refused.
     #[error(transparent)]
     Desk(#[from] DeskError),
-    /// Binding the listen address failed.
-    #[error("cannot listen on {addr}: {source}. Pick another address with --listen.")]
-    Listen {
-        /// The address.
-        addr: std::net::SocketAddr,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The server stopped with an I/O error.
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -127,7 +114,7 @@ impl Cli {
                 }
                 let cache =
                     if local { std::env::temp_dir().join("switchboard-plugin-cache") } else { config.data_dir.join("plugin-cache") };
-                let host = crate::plugin::PluginHost::new(desk.clone(), plugin_settings(&config, cache))?;
+                let host = crate::plugin::PluginHost::new(desk.clone(), server::plugin_settings(&config, cache))?;
                 let result = plugin::run(command, desk, &host).await;
                 host.flush().await;
                 result
@@ -136,86 +123,32 @@ impl Cli {
     }
 }
 
-/// Plugin host settings from the configuration.
-fn plugin_settings(config: &Config, cache_dir: std::path::PathBuf) -> crate::plugin::PluginHostSettings {
-    crate::plugin::PluginHostSettings { cache_dir, require_signatures: config.require_signed_plugins, records_kept: 200 }
-}
-
-/// Opens and migrates the database.
+/// Opens and migrates the database (no server needed).
 async fn open(config: &Config) -> Result<Desk, CliError> {
-    let db = Db::connect(&config.database_url, config.sqlite_synchronous).await?;
-    db.migrate().await?;
-    let secrets = Some(SecretBox::new(&secret_key(config)?));
-    Ok(Desk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone(), secrets }))
+    Ok(server::open_desk(config).await?)
 }
 
-/// The key that encrypts secrets at rest: `SWITCHBOARD_SECRET_KEY` (64 hex
-/// digits; give every node of a cluster the same) or `secret.key` in the data
-/// directory, created with mode 0600 on first use.
-fn secret_key(config: &Config) -> Result<[u8; 32], CliError> {
-    let parse = |text: &str, origin: &str| -> Result<[u8; 32], CliError> {
-        let bytes = hex::decode(text.trim()).ok().filter(|b| b.len() == 32);
-        let bytes = bytes.ok_or_else(|| ConfigError(format!("{origin}: the secret key must be 64 hex digits")))?;
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&bytes);
-        Ok(key)
-    };
-    if let Ok(text) = std::env::var("SWITCHBOARD_SECRET_KEY") {
-        return parse(&text, "SWITCHBOARD_SECRET_KEY");
-    }
-    let path = config.data_dir.join("secret.key");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => parse(&text, &path.display().to_string()),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(&config.data_dir)?;
-            let mut key = [0u8; 32];
-            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut key);
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options.open(&path)?;
-            std::io::Write::write_all(&mut file, hex::encode(key).as_bytes())?;
-            Ok(key)
-        }
-        Err(err) => Err(err.into()),
-    }
-}
-
+/// `switchboard serve`: start-up in [`server::Node::prepare`], then the terminal
+/// output a person starting the server reads, then serving until a signal.
 async fn serve_command(config: Config) -> Result<(), CliError> {
-    let desk = open(&config).await?;
-    let boot = desk.bootstrap().await?;
-    let first_start = boot.admin_token.is_some();
-    if let Some(token) = boot.admin_token {
+    let node = server::Node::prepare(config).await?;
+    let first = &node.first_start;
+    if let Some(token) = &first.admin_token {
         println!("First start: created the default queues, states, priorities, types and the 'admin' agent.");
         println!("ADMIN TOKEN (shown once): {token}");
         println!("Keep it safe; create more with `switchboard token create`.");
     }
-    let plugins = crate::plugin::PluginHost::new(Some(desk.clone()), plugin_settings(&config, config.data_dir.join("plugin-cache")))?;
-    if first_start {
-        for (manifest, component) in crate::plugin::built::BUNDLED {
-            match plugins.install(&Actor::System, component.to_vec(), manifest, None).await {
-                Ok(report) => println!("installed bundled plugin {} {}", report.summary.name, report.summary.active_version),
-                Err(err) => eprintln!("warning: a bundled plugin did not install: {err}"),
-            }
-        }
+    for plugin in &first.installed {
+        println!("installed bundled plugin {plugin}");
     }
-    let started = std::time::Instant::now();
-    let loaded = plugins.preload().await?;
-    tracing::info!(plugins = loaded, elapsed_ms = started.elapsed().as_millis() as u64, "plugins ready");
-    let listener = TcpListener::bind(config.listen).await.map_err(|source| CliError::Listen { addr: config.listen, source })?;
+    for err in &first.failed {
+        eprintln!("warning: a bundled plugin did not install: {err}");
+    }
+    tracing::info!(plugins = node.plugins_loaded, "plugins ready");
+    let listener = node.bind().await?;
     let addr = listener.local_addr()?;
-    println!("switchboard listening on http://{addr} (database: {})", redact(&config.database_url));
-    let settings = ApiSettings { max_request_bytes: config.max_request_bytes };
-    crate::server::run(
-        desk,
-        plugins,
-        settings,
-        Duration::from_millis(config.job_poll_interval_ms),
-        listener,
-        crate::server::shutdown_signal(),
-    )
-    .await?;
+    println!("switchboard listening on http://{addr} (database: {})", redact(&node.config.database_url));
+    node.serve(listener, server::shutdown_signal()).await?;
     println!("switchboard stopped");
     Ok(())
 }

@@ -1,4 +1,9 @@
-//! Wires the core, the HTTP API and the job worker into one running server.
+//! Wires the core, the HTTP API and the job worker into one running server;
+//! [`node`] does the start-up before it.
+
+mod node;
+
+pub use node::{open_desk, plugin_settings, start, FirstStart, Node, StartError};
 
 use std::future::Future;
 use std::time::Duration;

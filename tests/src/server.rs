@@ -3,6 +3,7 @@
 
 mod cli;
 mod http;
+mod in_process;
 mod process;
 
 use std::fs;
@@ -43,6 +44,8 @@ pub struct Server {
     starts: u32,
     admin_token: Option<String>,
     client: reqwest::Client,
+    /// Set for [`Server::start_in_process`]: the node runs in this process, not as `child`.
+    in_process: Option<in_process::InProcess>,
 }
 
 impl Server {
@@ -54,6 +57,13 @@ impl Server {
 
     /// Like [`Server::start`] with extra environment / arguments.
     pub async fn start_with(backend: Backend, options: ServerOptions) -> Server {
+        let mut server = Server::prepare(backend, options);
+        server.spawn_and_wait().await;
+        server
+    }
+
+    /// A fresh data directory (and, for PostgreSQL, database); nothing started yet.
+    fn prepare(backend: Backend, options: ServerOptions) -> Server {
         let tmp = tempfile::Builder::new().prefix("switchboard-e2e-").tempdir().expect("create temp dir");
         fs::create_dir_all(tmp.path().join("data")).expect("create data dir");
         fs::create_dir_all(tmp.path().join("logs")).expect("create log dir");
@@ -63,9 +73,7 @@ impl Server {
         };
         let client =
             reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(8).build().expect("build HTTP client");
-        let mut server = Server { backend, tmp, pg, options, port: 0, child: None, starts: 0, admin_token: None, client };
-        server.spawn_and_wait().await;
-        server
+        Server { backend, tmp, pg, options, port: 0, child: None, starts: 0, admin_token: None, client, in_process: None }
     }
 
     /// The backend this server runs on.
@@ -135,6 +143,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
+        self.in_process = None;
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();

@@ -5,7 +5,7 @@ use switchboard_e2e::{json, Backend, Server, Value};
 use crate::support::id_of;
 
 pub(crate) async fn dynamic_field_values(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     let fields = [
         json!({"name": "Region", "object_type": "ticket", "field_type": "dropdown",
                "config": {"possible_values": ["north", "south"]}}),

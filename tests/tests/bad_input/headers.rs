@@ -6,7 +6,7 @@ use switchboard_e2e::{base64, json, Backend, Server};
 use crate::support::id_of;
 
 pub(crate) async fn list_limits_are_one_rule(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     server.create_ticket("Limit target", json!({})).await;
     let mut failures = Vec::new();
     // Every list route with a page size: (path, largest limit).
@@ -34,7 +34,7 @@ pub(crate) async fn list_limits_are_one_rule(backend: Backend) {
 }
 
 pub(crate) async fn idempotency_key_and_header_fields(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     let ticket = server.create_ticket("Header target", json!({})).await;
     let t = format!("/api/v1/tickets/{}", id_of(&ticket));
     let before = server.ticket_count().await;

@@ -6,7 +6,7 @@ use switchboard_e2e::{json, Backend, Server, Value};
 use crate::support::{catalogue_fixtures, check_missing_field, id_of, send_raw_json};
 
 pub(crate) async fn malformed_json_and_wrong_types(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     let cats = catalogue_fixtures(&server).await;
     let ticket = server.create_ticket("Bad input target", json!({})).await;
     let tid = id_of(&ticket);

@@ -6,7 +6,7 @@ use switchboard_e2e::{json, Backend, Server};
 use crate::support::id_of;
 
 pub(crate) async fn unsupported_methods(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     let t = id_of(&server.create_ticket("Method target", json!({})).await);
     let mut failures = Vec::new();
     for (method, path) in [

@@ -5,7 +5,7 @@ use switchboard_e2e::{json, Backend, Server, Value};
 use crate::support::id_of;
 
 pub(crate) async fn unknown_names_and_ranges(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     let ticket = server.create_ticket("Range target", json!({})).await;
     let tid = id_of(&ticket);
     let before = server.ticket_count().await;

@@ -8,7 +8,7 @@ use switchboard_e2e::{json, Backend, Server, Value};
 use crate::support::id_of;
 
 pub(crate) async fn nul_characters_are_refused_by_field(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     server.admin_post("/api/v1/dynamic-fields", &json!({"name": "Note", "object_type": "ticket", "field_type": "text"})).await.expect(201);
     let ticket = server.create_ticket("NUL target", json!({})).await;
     let tid = id_of(&ticket);

@@ -6,7 +6,7 @@ use switchboard_e2e::{json, Backend, Server, Value};
 use crate::support::id_of;
 
 pub(crate) async fn duplicates_references_and_unknown_ids(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     server.admin_post("/api/v1/customer-companies", &json!({"customer_id": "ACME", "name": "Acme"})).await.expect(201);
     server.admin_post("/api/v1/customer-users", &json!({"login": "dup@example.com", "email": "dup@example.com"})).await.expect(201);
     server.admin_post("/api/v1/dynamic-fields", &json!({"name": "Dup", "object_type": "ticket", "field_type": "text"})).await.expect(201);

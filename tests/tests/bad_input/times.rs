@@ -10,7 +10,7 @@ const OUT_OF_RANGE: [&str; 4] =
     ["9999-12-31T23:30:00-01:00", "0000-01-01T00:30:00+01:00", "+10000-01-01T00:00:00Z", "-0001-12-31T00:00:00Z"];
 
 pub(crate) async fn times_outside_four_digit_years(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     for f in [
         json!({"name": "Due", "object_type": "ticket", "field_type": "date"}),
         json!({"name": "Seen", "object_type": "ticket", "field_type": "datetime"}),
