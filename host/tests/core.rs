@@ -8,7 +8,7 @@ mod common;
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use common::each_backend;
+use common::{each_backend, with_database};
 use serde_json::json;
 use switchboard::desk::{
     Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, JobStatus, NewArticle, NewJob, NewTicket, Ref, SortKey,
@@ -203,4 +203,12 @@ async fn failing_jobs_back_off_then_fail_visibly() {
         db
     })
     .await;
+}
+
+#[test]
+fn test_database_urls_keep_their_parameters() {
+    assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/x", "y"), "postgres://postgres@127.0.0.1:5432/y");
+    assert_eq!(with_database("postgres://u:p@h/x?sslmode=require&a=b", "y"), "postgres://u:p@h/y?sslmode=require&a=b");
+    assert_eq!(with_database("postgres://h:1", "y"), "postgres://h:1/y");
+    assert_eq!(with_database("postgres://h:1/?sslmode=disable", "y"), "postgres://h:1/y?sslmode=disable");
 }

@@ -1,27 +1,34 @@
-//! Plugins through the real host: the example plugins, hostile guests that
-//! must fail alone, egress checks, the circuit breaker, install checks and the
-//! precompiled cache.
+//! Plugins through the real host: the example plugins, install checks and the
+//! precompiled cache, the Python and JavaScript ports, the webhook invoker;
+//! hostile guests and the breaker (`sandbox`), outbound HTTP (`egress`) and
+//! the key-value store (`kv`) in the modules below. Every test runs on each
+//! backend.
 
 mod common;
+#[path = "plugins/egress.rs"]
+mod egress;
+#[path = "plugins/kv.rs"]
+mod kv;
+#[path = "plugins/sandbox.rs"]
+mod sandbox;
 #[path = "plugins/support.rs"]
 mod support;
 
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use common::{each_backend, sqlite_only};
+use common::each_backend;
 use serde_json::json;
 use support::*;
 use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, NewArticle, NewTicket};
 use switchboard::plugin::wit::mail_from_bytes;
 
-const SPAM: &[u8] = b"From: Lucky Winner <promo@bulk.example>\r\nTo: a@x.example, b@x.example, c@x.example, d@x.example, e@x.example, f@x.example, g@x.example, h@x.example, i@x.example, j@x.example, k@x.example\r\nSubject: YOU ARE A WINNER!!! CLAIM YOUR FREE PRIZE NOW\r\nPrecedence: bulk\r\nX-Spam-Flag: YES\r\n\r\nCongratulations winner! Click here to claim your free prize, viagra, lottery, bitcoin.\r\n";
-const HAM: &[u8] = b"From: Jane Doe <jane@example.com>\r\nTo: support@example.com\r\nSubject: Printer on fire\r\nMessage-ID: <1@example.com>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n\r\nThe printer in room 4 smokes.\r\n";
+pub(crate) const SPAM: &[u8] = b"From: Lucky Winner <promo@bulk.example>\r\nTo: a@x.example, b@x.example, c@x.example, d@x.example, e@x.example, f@x.example, g@x.example, h@x.example, i@x.example, j@x.example, k@x.example\r\nSubject: YOU ARE A WINNER!!! CLAIM YOUR FREE PRIZE NOW\r\nPrecedence: bulk\r\nX-Spam-Flag: YES\r\n\r\nCongratulations winner! Click here to claim your free prize, viagra, lottery, bitcoin.\r\n";
+pub(crate) const HAM: &[u8] = b"From: Jane Doe <jane@example.com>\r\nTo: support@example.com\r\nSubject: Printer on fire\r\nMessage-ID: <1@example.com>\r\nDate: Sun, 29 Nov 2026 10:00:00 +0000\r\n\r\nThe printer in room 4 smokes.\r\n";
 
-/// The tests of this file run one at a time: one measures the process's memory.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The tests of this binary run one at a time: one measures the process's memory.
+pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn mail(raw: &[u8]) -> switchboard::plugin::wit::Mail {
+pub(crate) fn mail(raw: &[u8]) -> switchboard::plugin::wit::Mail {
     mail_from_bytes(raw, "test", false, 1 << 20).expect("parse mail")
 }
 
@@ -102,160 +109,10 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
 }
 
 #[tokio::test]
-async fn hostile_guests_fail_alone_with_the_right_cause() {
-    require_plugins!();
-    let _serial = SERIAL.lock().await;
-    sqlite_only(|db| async move {
-        let cache = tempfile::tempdir().expect("cache");
-        let host = host(&db, cache.path());
-        install(&host, "spam-filter", |m| m).await;
-        let cases = [
-            ("infinite-loop", "timeout"),
-            ("alloc-bomb", "memory_limit"),
-            // A Rust guest's shadow stack lives in linear memory: overflowing it is an
-            // out-of-bounds access; deeper native frames overflow the wasm stack.
-            ("deep-recursion", "stack_overflow|trap"),
-            ("panic", "trap"),
-            ("read-file", "plugin_error"),
-            ("open-socket", "plugin_error"),
-            ("huge-result", "output_too_large|memory_limit"),
-        ];
-        for (guest, _) in cases {
-            install(&host, guest, |m| m).await;
-        }
-        install(&host, "read-env", |m| m).await;
-        install(&host, "huge-log", |m| m).await;
-        // Warm up, then measure the host's memory around the hostile calls.
-        for _ in 0..3 {
-            let _ = host.filter_mail("alloc-bomb", mail(HAM)).await;
-        }
-        let before = rss();
-        let good = host.clone();
-        let background = tokio::spawn(async move {
-            let mut ok = 0;
-            for _ in 0..200 {
-                let (verdict, _) = good.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
-                verdict.expect("good calls keep working");
-                ok += 1;
-            }
-            ok
-        });
-        for (guest, expected) in cases {
-            let name = format!("hostile-{guest}");
-            let (result, report) = host.filter_mail(&name, mail(HAM)).await.expect("loaded");
-            let failure = result.expect_err(&format!("{guest} must fail"));
-            assert!(expected.split('|').any(|k| k == failure.kind), "{guest}: expected {expected}, got {failure}");
-            if guest == "read-file" || guest == "open-socket" {
-                assert!(failure.message.starts_with("denied"), "{guest}: {failure}");
-            }
-            assert_eq!(report.plugin, name);
-        }
-        assert_eq!(background.await.expect("background"), 200, "concurrent good invocations all succeeded");
-        let (verdict, _) = host.filter_mail("hostile-read-env", mail(HAM)).await.expect("loaded");
-        let env = verdict.expect("read-env runs");
-        let count = env.dynamic_fields.iter().find(|f| f.name == "EnvCount").map(|f| f.values.clone());
-        assert_eq!(count, Some(vec!["0".to_string()]), "no environment is granted");
-        let (verdict, report) = host.filter_mail("hostile-huge-log", mail(HAM)).await.expect("loaded");
-        verdict.expect("huge-log runs");
-        assert!(report.logs.len() < 80 * 1024, "the log is capped: {} bytes", report.logs.len());
-        assert!(report.logs.contains("dropped"), "the cap is said");
-        let after = rss();
-        assert!(after < before + 48 * 1024 * 1024, "host memory grew from {} to {} MiB", before >> 20, after >> 20);
-        host.flush().await;
-        let records = db.desk.plugin_invocations(&Actor::System, "hostile-infinite-loop", 5).await.expect("records");
-        assert_eq!(records[0].error_kind.as_deref(), Some("timeout"), "the cause is recorded");
-        db
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn outbound_http_is_checked_on_every_request() {
-    require_plugins!();
-    let _serial = SERIAL.lock().await;
-    sqlite_only(|db| async move {
-        let cache = tempfile::tempdir().expect("cache");
-        let host = host(&db, cache.path());
-        let (granted, _) = http_server(ok_response("{\"id\": 42}")).await;
-        let (other, other_hits) = http_server(ok_response("secret")).await;
-        let (redirector, _) = http_server(format!(
-            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{other}/\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-        ))
-        .await;
-        let caps = format!("http = [\"http://localhost:{granted}\", \"http://localhost:{redirector}\"]\nhttp_private = true");
-        install(&host, "http-fetch", |m| with_capabilities(m, &caps)).await;
-        let call = |url: String| {
-            let host = host.clone();
-            async move {
-                host.invoke_service("hostile-http-fetch", request(&[("url", &url)])).await.expect("loaded").0.expect("the guest reports")
-            }
-        };
-        let granted_call = call(format!("http://localhost:{granted}/hook")).await;
-        assert_eq!(data(&granted_call.data, "status"), Some("200"), "granted works: {granted_call:?}");
-        let denied = call(format!("http://127.0.0.1:{other}/")).await;
-        assert_eq!(denied.error_code.as_deref(), Some("http-request-denied"), "not granted is denied: {denied:?}");
-        let redirect = call(format!("http://localhost:{redirector}/")).await;
-        assert_eq!(data(&redirect.data, "status"), Some("302"), "redirects are returned, not followed: {redirect:?}");
-        assert_eq!(other_hits.load(Ordering::SeqCst), 0, "the non-granted host was never contacted");
-
-        // The same name without the private-address grant: it resolves to 127.0.0.1 and is refused.
-        let strict = format!("http = [\"http://localhost:{granted}\"]");
-        let (wasm, manifest) = built("http-fetch").expect("built");
-        let manifest = with_capabilities(manifest, &strict).replace("version = \"0.1.0\"", "version = \"0.1.1\"");
-        let report = host.install(&Actor::System, wasm, &manifest, None).await.expect("upgrade");
-        assert!(report.added_capabilities.is_empty(), "fewer grants add nothing");
-        let loopback = call(format!("http://localhost:{granted}/hook")).await;
-        assert_eq!(
-            loopback.error_code.as_deref(),
-            Some("http-request-denied"),
-            "a granted name resolving to loopback is refused: {loopback:?}"
-        );
-        host.flush().await;
-        let audit = db.desk.plugin_http_audit(&Actor::System, Some("hostile-http-fetch"), 50).await.expect("audit");
-        assert!(
-            audit.iter().any(|a| a.outcome == "ok" && a.status == Some(200) && a.bytes == 10),
-            "allowed request audited with bytes: {audit:?}"
-        );
-        assert!(audit.iter().filter(|a| a.outcome.starts_with("denied")).count() >= 2, "denials audited");
-        db
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn the_circuit_breaker_suspends_a_failing_plugin() {
-    require_plugins!();
-    let _serial = SERIAL.lock().await;
-    each_backend(|db| async move {
-        let cache = tempfile::tempdir().expect("cache");
-        let host = host(&db, cache.path());
-        install(&host, "panic", |m| m.replace("breaker_threshold = 10", "breaker_threshold = 3")).await;
-        for _ in 0..3 {
-            let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
-            assert_eq!(result.expect_err("panics").kind, "trap");
-        }
-        let summary = db.desk.plugin_get(&Actor::System, "hostile-panic").await.expect("plugin");
-        assert!(
-            !summary.enabled && summary.suspended_reason.as_deref().is_some_and(|r| r.contains("3 consecutive")),
-            "{}: {summary:?}",
-            db.name
-        );
-        let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
-        assert_eq!(result.expect_err("suspended").kind, "disabled");
-        db.desk.plugin_set_enabled(&Actor::System, "hostile-panic", true).await.expect("enable");
-        host.invalidate("hostile-panic").await;
-        let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
-        assert_eq!(result.expect_err("runs again").kind, "trap", "enabling lifts the suspension");
-        db
-    })
-    .await;
-}
-
-#[tokio::test]
 async fn install_checks_the_world_and_the_manifest_and_restarts_use_the_cache() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    sqlite_only(|db| async move {
+    each_backend(|db| async move {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
         let (wasm, manifest) = built("spam-filter").expect("built");
@@ -335,7 +192,7 @@ fn guest_language_filter(file: &str, dir: &str) -> Option<(Vec<u8>, String)> {
 async fn python_and_javascript_filters_agree_with_the_rust_one() {
     require_plugins!();
     let _serial = SERIAL.lock().await;
-    sqlite_only(|db| async move {
+    each_backend(|db| async move {
         // A cache shared across runs: compiling the big components once is enough.
         let cache = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/plugin-test-cache");
         let host = host(&db, &cache);
@@ -358,38 +215,6 @@ async fn python_and_javascript_filters_agree_with_the_rust_one() {
                 assert_eq!(score(&other), score(&rust), "{name} scores like the Rust filter");
             }
         }
-        db
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn a_directory_is_reachable_only_when_granted() {
-    require_plugins!();
-    let _serial = SERIAL.lock().await;
-    sqlite_only(|db| async move {
-        let cache = tempfile::tempdir().expect("cache");
-        let host = host(&db, cache.path());
-        let shared = tempfile::tempdir().expect("shared dir");
-        std::fs::write(shared.path().join("hello.txt"), "hello, plugin").expect("write");
-        let probe = |path: &str| {
-            let raw = format!("From: a@example.com\r\nTo: b@example.com\r\nSubject: probe\r\nX-Hostile-Path: {path}\r\n\r\nbody\r\n");
-            mail(raw.as_bytes())
-        };
-        install(&host, "read-file", |m| m).await;
-        let (result, _) = host.filter_mail("hostile-read-file", probe("/data/hello.txt")).await.expect("loaded");
-        assert!(result.expect_err("nothing granted").message.starts_with("denied"));
-
-        let grant = format!("directories = [{{ host = \"{}\", guest = \"/data\" }}]", shared.path().display());
-        let (wasm, manifest) = built("read-file").expect("built");
-        let manifest = with_capabilities(manifest, &grant).replace("version = \"0.1.0\"", "version = \"0.2.0\"");
-        let report = host.install(&Actor::System, wasm, &manifest, None).await.expect("upgrade");
-        assert_eq!(report.added_capabilities.len(), 1, "the upgrade says which capability it adds: {:?}", report.added_capabilities);
-        let (result, _) = host.filter_mail("hostile-read-file", probe("/data/hello.txt")).await.expect("loaded");
-        let verdict = result.expect("the granted directory is readable");
-        assert_eq!(verdict.title.as_deref(), Some("read 13 bytes of /data/hello.txt"));
-        let (result, _) = host.filter_mail("hostile-read-file", probe("/etc/passwd")).await.expect("loaded");
-        assert!(result.expect_err("outside the grant").message.starts_with("denied"), "only the granted directory");
         db
     })
     .await;

@@ -1,9 +1,12 @@
 //! Test support: a fresh core on every backend under test.
 //!
 //! SQLite always; PostgreSQL too when `SWITCHBOARD_TEST_POSTGRES_URL` is set
-//! (each test gets its own database, dropped afterwards).
+//! (each test gets its own database, dropped afterwards). Without it the
+//! PostgreSQL half is skipped with a loud line, or fails the test when `CI`
+//! or `SWITCHBOARD_REQUIRE_POSTGRES=1` is set.
 
 use std::future::Future;
+use std::io::Write as _;
 
 use rand::Rng;
 use sqlx::Connection;
@@ -46,8 +49,7 @@ async fn postgres(admin_url: &str) -> TestDb {
     let name = format!("sb_host_{}", rand::thread_rng().gen::<u64>());
     let mut conn = sqlx::PgConnection::connect(admin_url).await.expect("connect to SWITCHBOARD_TEST_POSTGRES_URL");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
-    let url = format!("{base}/{name}");
+    let url = with_database(admin_url, &name);
     let db = Db::connect(&url, SqliteSync::Full).await.expect("open postgres");
     db.migrate().await.expect("migrate postgres");
     let desk = Desk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
@@ -55,15 +57,50 @@ async fn postgres(admin_url: &str) -> TestDb {
     TestDb { name: "postgres", desk, _dir: None, pg: Some((admin_url.to_string(), name)) }
 }
 
-/// Runs `test` on SQLite only (tests of the sandbox, not of storage).
-#[allow(dead_code)]
-pub(crate) async fn sqlite_only<F, Fut>(test: F)
-where
-    F: FnOnce(TestDb) -> Fut,
-    Fut: Future<Output = TestDb>,
-{
-    test(sqlite().await).await.cleanup().await;
+/// `url` (`postgres://user@host:port/db?params`) naming database `db` instead,
+/// query parameters such as `sslmode` kept.
+pub(crate) fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority_start..].find('/') {
+        Some(i) => &base[..authority_start + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{server}/{db}?{q}"),
+        None => format!("{server}/{db}"),
+    }
 }
+
+/// The PostgreSQL server to test against, or `None` after saying loudly that
+/// the PostgreSQL half is skipped; panics instead when `CI` or
+/// `SWITCHBOARD_REQUIRE_POSTGRES=1` says PostgreSQL must be tested.
+pub(crate) fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_ENV) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
+        _ if postgres_required() => {
+            panic!("{POSTGRES_URL_ENV} is not set, but CI or SWITCHBOARD_REQUIRE_POSTGRES=1 requires the PostgreSQL tests to run")
+        }
+        _ => {
+            // Straight to stderr, past the test harness's capture: a skip must be seen.
+            let test = std::thread::current().name().unwrap_or("a test").to_string();
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: its PostgreSQL half did not run; set {POSTGRES_URL_ENV} to run it");
+            None
+        }
+    }
+}
+
+/// Whether a missing PostgreSQL URL must fail the tests.
+fn postgres_required() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+    set("CI") || set("SWITCHBOARD_REQUIRE_POSTGRES")
+}
+
+/// Where the PostgreSQL server to test against is named.
+const POSTGRES_URL_ENV: &str = "SWITCHBOARD_TEST_POSTGRES_URL";
 
 /// Runs `test` once per backend under test.
 pub(crate) async fn each_backend<F, Fut>(test: F)
@@ -73,7 +110,7 @@ where
 {
     let db = test(sqlite().await).await;
     db.cleanup().await;
-    if let Ok(url) = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL") {
+    if let Some(url) = postgres_url() {
         let db = test(postgres(&url).await).await;
         db.cleanup().await;
     }

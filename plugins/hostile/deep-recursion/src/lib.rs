@@ -1,6 +1,11 @@
-//! Hostile test guest: unbounded recursion with a 256-byte frame. The
-//! 64 KiB shadow stack (or the host's Wasm stack limit) overflows and the
-//! instance traps; the host must report the call as failed and keep running.
+//! Hostile test guest: unbounded recursion that keeps its state in Wasm
+//! locals only, so it never touches the shadow stack in linear memory. Each
+//! call takes a frame of the host's native Wasm stack, which overflows
+//! (`max_wasm_stack`): the instance traps with a stack overflow, and the
+//! host must report exactly that and keep running.
+//!
+//! (A recursion with big local arrays would overflow the 64 KiB shadow stack
+//! first, which Wasm sees only as an out-of-bounds memory access.)
 
 use std::hint::black_box;
 use switchboard_sdk::prelude::*;
@@ -8,22 +13,21 @@ use switchboard_sdk::prelude::*;
 /// The exported filter.
 pub struct DeepRecursion;
 
+/// Recurses `depth` times. Two operations on the result after the call keep
+/// the compiler from turning the recursion into a loop.
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let mut frame = [0u8; 256];
-    frame[(depth % 256) as usize] = depth as u8;
-    black_box(&mut frame);
-    // Never true; stops the compiler from proving the recursion endless.
-    if depth == black_box(u64::MAX) {
-        return 0;
+    if depth == 0 {
+        return 1;
     }
-    1 + recurse(depth + 1) + u64::from(frame[7])
+    recurse(depth - 1).wrapping_mul(31).wrapping_add(depth)
 }
 
 impl PostmasterFilter for DeepRecursion {
-    fn filter(_mail: Mail) -> Result<Verdict, PluginError> {
-        let depth = recurse(0);
-        Ok(Verdict::default().with_dynamic_field("Depth", depth.to_string()))
+    fn filter(mail: Mail) -> Result<Verdict, PluginError> {
+        // A depth the compiler cannot know, and no stack can hold.
+        let depth = black_box(u64::MAX - mail.subject.len() as u64);
+        Ok(Verdict::default().with_dynamic_field("Depth", recurse(depth).to_string()))
     }
 }
 

@@ -1,7 +1,7 @@
-//! Hostile test guest: returns a verdict whose title is 50 MiB of `x`. The
-//! host must refuse the oversized result (or the title) rather than store it
-//! or run out of memory. The manifest grants 128 MiB so the guest can build
-//! the value; the point is the host's handling of the result.
+//! Hostile test guest: returns a verdict whose title is 8 MiB of `x`, eight
+//! times the default `max_output_bytes` (1 MiB) and well inside its memory
+//! limit, so the only thing wrong is the size of the result: the host must
+//! refuse it as too large rather than store or pass it on.
 
 use switchboard_sdk::prelude::*;
 
@@ -9,7 +9,7 @@ use switchboard_sdk::prelude::*;
 pub struct HugeResult;
 
 /// Title size.
-const TITLE_BYTES: usize = 50 << 20;
+const TITLE_BYTES: usize = 8 << 20;
 
 impl PostmasterFilter for HugeResult {
     fn filter(_mail: Mail) -> Result<Verdict, PluginError> {
