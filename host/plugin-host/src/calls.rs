@@ -225,7 +225,9 @@ impl PluginHost {
         loaded.counters.observe(&report, &status, self.metrics());
         if let Some(desk) = &self.inner.desk {
             match &status {
-                Err(f) if f.kind != "plugin_error" && f.kind != "disabled" => {
+                // A plugin-error counts like a trap (wit/README.md); only a call
+                // refused because the plugin is disabled does not.
+                Err(f) if f.kind != "disabled" => {
                     tracing::warn!(plugin = %report.plugin, version = %report.version, kind = %f.kind, "plugin call failed: {}", f.message);
                     loaded.failures.fetch_add(1, Ordering::Relaxed);
                     match desk.plugin_record_failure(&report.plugin, &f.to_string(), loaded.manifest.breaker_threshold()).await {

@@ -132,6 +132,24 @@ async fn the_circuit_breaker_suspends_a_failing_plugin() {
         let (result, _) = host.filter_mail("hostile-panic", mail(HAM)).await.expect("loaded");
         assert_eq!(result.expect_err("runs again").kind, "trap", "enabling lifts the suspension");
 
+        // A plugin-error counts toward the breaker like a trap (wit/README.md):
+        // read-file without a granted directory answers `denied` every time.
+        install(&host, "read-file", |m| m.replace("breaker_threshold = 10", "breaker_threshold = 3")).await;
+        for call in 1..=3 {
+            let (result, _) = host.filter_mail("hostile-read-file", mail(HAM)).await.expect("loaded");
+            let failure = result.expect_err("denied");
+            assert_eq!(failure.kind, "plugin_error", "{}: call {call}: {failure}", db.name);
+            let summary = db.desk.plugin_get(&Actor::System, "hostile-read-file").await.expect("plugin");
+            assert_eq!(summary.enabled, call < 3, "{}: after {call} plugin errors: {summary:?}", db.name);
+        }
+        let summary = db.desk.plugin_get(&Actor::System, "hostile-read-file").await.expect("plugin");
+        assert!(
+            summary.suspended_reason.as_deref().is_some_and(|r| r.contains("3 consecutive")),
+            "{}: three plugin errors in a row suspend the plugin: {summary:?}",
+            db.name
+        );
+        let (result, _) = host.filter_mail("hostile-read-file", mail(HAM)).await.expect("loaded");
+        assert_eq!(result.expect_err("suspended").kind, "disabled");
         db
     })
     .await;
