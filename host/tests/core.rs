@@ -205,6 +205,67 @@ async fn failing_jobs_back_off_then_fail_visibly() {
     .await;
 }
 
+#[tokio::test]
+async fn a_pending_job_run_twice_acts_once() {
+    each_backend(|db| async move {
+        let desk = &db.desk;
+        // Stored to the microsecond.
+        let micros = |t: chrono::DateTime<chrono::Utc>| chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).expect("in range");
+        let due = micros(chrono::Utc::now() - chrono::Duration::seconds(1));
+        let pending = |title: &str, state: &str| {
+            let mut t = ticket(title);
+            t.state = Some(state.into());
+            t.pending_until = Some(due);
+            t
+        };
+        let remind = desk.ticket_create(&Actor::System, pending("remind me", "pending reminder")).await.expect("create").ticket.id;
+        let close = desk.ticket_create(&Actor::System, pending("close me", "pending auto close+")).await.expect("create").ticket.id;
+
+        // A worker claims the jobs and runs them, then dies before marking them
+        // done; its lease runs out and a second worker runs them again.
+        let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
+        assert_eq!(first.len(), 2, "{}: one job per pending ticket", db.name);
+        for job in &first {
+            desk.handle_pending_due(&job.payload).await.expect("first run");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let again = desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
+        assert_eq!(again.len(), 2, "{}: the expired lease hands the jobs out again", db.name);
+        for job in &again {
+            desk.handle_pending_due(&job.payload).await.expect("second run");
+            desk.job_complete(job.id, "w2").await.expect("complete");
+        }
+
+        let history = desk.history_list(&Actor::System, remind).await.expect("history");
+        let reminders: Vec<_> = history.iter().filter(|h| h.event == "reminder").collect();
+        assert_eq!(reminders.len(), 1, "{}: a re-run wrote a second reminder: {history:?}", db.name);
+        assert_eq!(reminders[0].actor, "system:pending-reminder");
+        assert_eq!(reminders[0].field.as_deref(), Some("pending_until"));
+        let due_text = due.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+        assert_eq!(reminders[0].new_value.as_deref(), Some(due_text.as_str()), "the reminder names the pending time it is for");
+        let reminded = desk.ticket_get(&Actor::System, remind).await.expect("get");
+        assert_eq!((reminded.state.as_str(), reminded.pending_until), ("pending reminder", Some(due)), "the ticket stays pending");
+
+        let history = desk.history_list(&Actor::System, close).await.expect("history");
+        let closes: Vec<_> = history.iter().filter(|h| h.field.as_deref() == Some("state")).collect();
+        assert_eq!(closes.len(), 1, "{}: one automatic close: {history:?}", db.name);
+        assert_eq!(desk.ticket_get(&Actor::System, close).await.expect("get").state, "closed successful");
+
+        // A new pending time is a new reminder.
+        let later = micros(chrono::Utc::now() - chrono::Duration::milliseconds(10));
+        desk.ticket_update(&Actor::System, remind, TicketUpdate { pending_until: Some(Some(later)), ..Default::default() })
+            .await
+            .expect("new pending time");
+        for job in desk.job_claim("w3", 10, Duration::from_secs(60)).await.expect("claim") {
+            desk.handle_pending_due(&job.payload).await.expect("run");
+        }
+        let history = desk.history_list(&Actor::System, remind).await.expect("history");
+        assert_eq!(history.iter().filter(|h| h.event == "reminder").count(), 2, "{}: {history:?}", db.name);
+        db
+    })
+    .await;
+}
+
 #[test]
 fn test_database_urls_keep_their_parameters() {
     assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/x", "y"), "postgres://postgres@127.0.0.1:5432/y");

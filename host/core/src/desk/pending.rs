@@ -1,17 +1,19 @@
 //! What happens when a pending time passes: auto-close or a reminder.
 
+use chrono::SecondsFormat;
 use serde_json::Value;
 use sqlx::Row;
 
 use crate::desk::catalog::StateType;
 use crate::desk::history::record;
 use crate::desk::ticket_write::lock_ticket;
-use crate::desk::time::{now_micros, to_micros};
+use crate::desk::time::{from_micros, now_micros, to_micros};
 use crate::desk::{Desk, DeskError};
 
 impl Desk {
     /// Handles a `ticket.pending_due` job. A ticket that left its pending state
-    /// or got a new pending time since the job was queued is left alone.
+    /// or got a new pending time since the job was queued is left alone, and
+    /// running the same job twice changes nothing more than running it once.
     pub async fn handle_pending_due(&self, payload: &Value) -> Result<(), DeskError> {
         let ticket_id =
             payload.get("ticket_id").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.ticket_id", "missing"))?;
@@ -57,8 +59,22 @@ impl Desk {
                 .await?;
             }
             StateType::PendingReminder => {
-                let owner = ticket.owner.clone().unwrap_or_else(|| "(no owner)".to_string());
-                record(conn, ticket_id, "reminder", Some("owner"), None, Some(&owner), "system:pending-reminder").await?;
+                // The entry names the pending time it reminds of, so a second run
+                // of this job (its lease ran out before it was marked done) finds
+                // it and writes nothing. The pending time stays: the ticket is
+                // still pending, and its time has passed.
+                let due_text = from_micros(due).to_rfc3339_opts(SecondsFormat::AutoSi, true);
+                let done: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM ticket_history WHERE ticket_id = $1 AND event = 'reminder' AND field = 'pending_until' AND new_value = $2 LIMIT 1",
+                )
+                .bind(ticket_id)
+                .bind(&due_text)
+                .fetch_optional(&mut *conn)
+                .await?;
+                if done.is_some() {
+                    return Ok(());
+                }
+                record(conn, ticket_id, "reminder", Some("pending_until"), None, Some(&due_text), "system:pending-reminder").await?;
             }
             _ => return Ok(()),
         }
