@@ -28,9 +28,19 @@ pub struct CommonArgs {
     /// Two-digit system id put into every ticket number [default: 10].
     #[arg(long, global = true, env = "SWITCHBOARD_SYSTEM_ID", value_name = "N")]
     pub system_id: Option<u32>,
-    /// Refuse plugins that are not signed by a trusted key.
-    #[arg(long, global = true, env = "SWITCHBOARD_REQUIRE_SIGNED_PLUGINS")]
-    pub require_signed_plugins: bool,
+    /// Refuse plugins that are not signed by a trusted key (`--require-signed-plugins=false`
+    /// or the variable set to `false` turns off a `true` from the config file) [default: false].
+    #[arg(
+        long,
+        global = true,
+        env = "SWITCHBOARD_REQUIRE_SIGNED_PLUGINS",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub require_signed_plugins: Option<bool>,
 }
 
 /// Settings only the server needs.
@@ -125,7 +135,7 @@ impl Config {
             max_request_bytes,
             job_poll_interval_ms,
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
-            require_signed_plugins: common.require_signed_plugins || file.require_signed_plugins.unwrap_or(false),
+            require_signed_plugins: common.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
         })
     }
 }
@@ -161,5 +171,44 @@ mod tests {
         let err = Config::resolve(&common, &ServeArgs::default()).expect_err("typo is an error");
         assert!(err.0.contains("lisen"), "{err}");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn require_signed_plugins_flag_beats_env_beats_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("switchboard.toml");
+        let resolve = |file: Option<bool>, given: Option<bool>| {
+            let text = file.map(|f| format!("require_signed_plugins = {f}\n")).unwrap_or_default();
+            std::fs::write(&path, text).expect("write");
+            let common = CommonArgs { config: Some(path.clone()), require_signed_plugins: given, ..Default::default() };
+            Config::resolve(&common, &ServeArgs::default()).expect("valid").require_signed_plugins
+        };
+        assert!(!resolve(None, None), "off by default");
+        assert!(resolve(Some(true), None), "the file turns it on");
+        assert!(!resolve(Some(true), Some(false)), "the environment or a flag turns off the file's true");
+        assert!(resolve(Some(false), Some(true)), "the environment or a flag turns on the file's false");
+    }
+
+    #[test]
+    fn require_signed_plugins_takes_an_optional_value() {
+        use clap::Parser;
+
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            common: CommonArgs,
+            #[command(subcommand)]
+            command: Option<Sub>,
+        }
+        #[derive(clap::Subcommand, PartialEq, Debug)]
+        enum Sub {
+            Serve,
+        }
+        let parse = |args: &[&str]| Cli::try_parse_from([&["switchboard"], args].concat()).expect("parses");
+        let bare = parse(&["--require-signed-plugins", "serve"]);
+        assert_eq!((bare.common.require_signed_plugins, bare.command), (Some(true), Some(Sub::Serve)), "a bare flag means true");
+        assert_eq!(parse(&["--require-signed-plugins=false"]).common.require_signed_plugins, Some(false));
+        assert_eq!(parse(&["--require-signed-plugins=true"]).common.require_signed_plugins, Some(true));
+        assert!(Cli::try_parse_from(["switchboard", "--require-signed-plugins=maybe"]).is_err(), "not a boolean");
     }
 }
