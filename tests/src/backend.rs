@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io::Write as _;
 
 /// Environment variable naming a PostgreSQL URL; when set, every test also runs
 /// against PostgreSQL (each server gets its own freshly created database).
@@ -33,6 +34,31 @@ impl Backend {
             _ => None,
         }
     }
+
+    /// The PostgreSQL backend for a `::postgres` test: `None` after printing a
+    /// loud SKIPPED line when [`POSTGRES_URL_ENV`] is unset, but a panic (a
+    /// failed test) when `CI` or [`REQUIRE_POSTGRES_ENV`]`=1` is set.
+    pub fn postgres_or_skip(test: &str) -> Option<Backend> {
+        let backend = Backend::postgres_from_env();
+        if backend.is_none() {
+            if postgres_required() {
+                panic!("{test}: {POSTGRES_URL_ENV} is not set, but CI or {REQUIRE_POSTGRES_ENV}=1 requires the PostgreSQL tests to run");
+            }
+            // Straight to stderr, past the test harness's capture: a skip must be seen.
+            let _ = writeln!(std::io::stderr(), "SKIPPED {test}: it did not run against PostgreSQL; set {POSTGRES_URL_ENV} to run it");
+        }
+        backend
+    }
+}
+
+/// Environment variable that, set to `1`, makes a missing [`POSTGRES_URL_ENV`]
+/// fail every PostgreSQL test instead of skipping it (as `CI` does).
+pub const REQUIRE_POSTGRES_ENV: &str = "SWITCHBOARD_REQUIRE_POSTGRES";
+
+/// Whether a missing PostgreSQL URL fails the tests (`CI` or [`REQUIRE_POSTGRES_ENV`] set).
+fn postgres_required() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+    set("CI") || set(REQUIRE_POSTGRES_ENV)
 }
 
 impl fmt::Debug for Backend {
@@ -42,10 +68,11 @@ impl fmt::Debug for Backend {
     }
 }
 
-/// All backends to test: SQLite always, PostgreSQL when [`POSTGRES_URL_ENV`] is set.
+/// All backends to test: SQLite always, PostgreSQL when [`POSTGRES_URL_ENV`]
+/// is set (else as [`Backend::postgres_or_skip`]: a SKIPPED line, or a failure under CI).
 pub fn backends() -> Vec<Backend> {
     let mut v = vec![Backend::Sqlite];
-    v.extend(Backend::postgres_from_env());
+    v.extend(Backend::postgres_or_skip("backends()"));
     v
 }
 
@@ -65,8 +92,9 @@ where
 
 /// Generates, for each listed `async fn name(backend: Backend)`, a module
 /// `name` with one test per backend: `name::sqlite` and `name::postgres`.
-/// The PostgreSQL variant passes trivially (with a note on stderr) when
-/// [`POSTGRES_URL_ENV`] is not set.
+/// Without [`POSTGRES_URL_ENV`] the PostgreSQL variant prints a SKIPPED line
+/// and passes, or fails when `CI` or [`REQUIRE_POSTGRES_ENV`] is set (see
+/// [`Backend::postgres_or_skip`]).
 #[macro_export]
 macro_rules! backend_tests {
     ($($name:ident),+ $(,)?) => {
@@ -79,12 +107,8 @@ macro_rules! backend_tests {
 
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    match $crate::Backend::postgres_from_env() {
-                        Some(backend) => super::$name(backend).await,
-                        None => eprintln!(
-                            "skipped: set {} to run this test against PostgreSQL",
-                            $crate::POSTGRES_URL_ENV
-                        ),
+                    if let Some(backend) = $crate::Backend::postgres_or_skip(concat!(module_path!(), "::postgres")) {
+                        super::$name(backend).await;
                     }
                 }
             }
