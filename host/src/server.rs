@@ -5,6 +5,8 @@ mod node;
 
 pub use node::{open_desk, plugin_settings, start, FirstStart, Node, StartError};
 
+mod listen;
+
 use std::future::Future;
 use std::time::Duration;
 
@@ -17,8 +19,8 @@ use crate::desk::Desk;
 use crate::plugin::PluginHost;
 
 /// Serves the API on `listener` and runs the job worker until `shutdown`
-/// completes; then finishes in-flight requests and the job in hand, and
-/// closes the database.
+/// completes; then answers every request that reached the server (see
+/// `listen`), finishes the job in hand, and closes the database.
 pub async fn run(
     desk: Desk,
     plugins: PluginHost,
@@ -30,7 +32,7 @@ pub async fn run(
     let (stop_worker, worker_stop) = watch::channel(false);
     let worker = tokio::spawn(crate::worker::run(desk.clone(), job_poll_interval, worker_stop));
     let app = api::app(desk.clone(), plugins.clone(), settings);
-    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let served = listen::serve(listener, app, shutdown).await;
     info!("HTTP server stopped; stopping the job worker");
     let _ = stop_worker.send(true);
     let _ = worker.await;
