@@ -5,7 +5,7 @@ use crate::system::unique_suffix;
 /// A PostgreSQL database created for one server and dropped afterwards.
 pub(crate) struct PgDatabase {
     admin_url: String,
-    name: String,
+    pub(crate) name: String,
     pub(crate) url: String,
 }
 
@@ -28,7 +28,7 @@ pub(crate) fn with_database(url: &str, db: &str) -> String {
 
 /// Runs one SQL statement on `url` on a dedicated thread with its own runtime
 /// (usable from `Drop` and from inside any async context).
-fn run_pg_statement(url: &str, sql: &str) -> Result<(), String> {
+pub fn pg_statement(url: &str, sql: &str) -> Result<(), String> {
     let url = url.to_string();
     let sql = sql.to_string();
     std::thread::spawn(move || -> Result<(), String> {
@@ -48,7 +48,7 @@ fn run_pg_statement(url: &str, sql: &str) -> Result<(), String> {
 impl PgDatabase {
     pub(crate) fn create(admin_url: &str) -> PgDatabase {
         let name = format!("sb_e2e_{}", unique_suffix());
-        run_pg_statement(admin_url, &format!("CREATE DATABASE \"{name}\""))
+        pg_statement(admin_url, &format!("CREATE DATABASE \"{name}\""))
             .unwrap_or_else(|e| panic!("could not create test database {name}: {e}"));
         PgDatabase { admin_url: admin_url.to_string(), url: with_database(admin_url, &name), name }
     }
@@ -57,7 +57,7 @@ impl PgDatabase {
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
-        if let Err(e) = run_pg_statement(&self.admin_url, &sql) {
+        if let Err(e) = pg_statement(&self.admin_url, &sql) {
             eprintln!("warning: could not drop test database {}: {e}", self.name);
         }
     }

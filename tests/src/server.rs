@@ -5,6 +5,7 @@ mod cli;
 mod http;
 mod in_process;
 mod process;
+mod sql;
 
 use std::fs;
 use std::path::PathBuf;
@@ -30,6 +31,12 @@ impl ServerOptions {
         self.env.push((key.to_string(), value.to_string()));
         self
     }
+
+    /// Adds command-line arguments for `switchboard serve`.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
 }
 
 /// A running (or stopped) `switchboard serve` process with its own data
@@ -38,6 +45,8 @@ pub struct Server {
     backend: Backend,
     tmp: tempfile::TempDir,
     pg: Option<PgDatabase>,
+    /// The database of another server this one shares (a second node).
+    shared_database: Option<String>,
     options: ServerOptions,
     port: u16,
     child: Option<Child>,
@@ -57,23 +66,44 @@ impl Server {
 
     /// Like [`Server::start`] with extra environment / arguments.
     pub async fn start_with(backend: Backend, options: ServerOptions) -> Server {
-        let mut server = Server::prepare(backend, options);
+        let mut server = Server::prepare(backend, options, None);
         server.spawn_and_wait().await;
         server
     }
 
-    /// A fresh data directory (and, for PostgreSQL, database); nothing started yet.
-    fn prepare(backend: Backend, options: ServerOptions) -> Server {
+    /// Starts a second node on this server's database: its own process, data
+    /// directory (so its own `secret.key` unless `SWITCHBOARD_SECRET_KEY` is
+    /// given) and port, the same tickets, plugins and tokens. Drop it before
+    /// this server.
+    pub async fn start_node(&self, options: ServerOptions) -> Server {
+        let url = match self.database_url() {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}", self.sqlite_path().display()),
+        };
+        let mut node = Server::prepare(self.backend.clone(), options, Some(url));
+        node.admin_token = self.admin_token.clone();
+        node.spawn_and_wait().await;
+        node
+    }
+
+    /// A fresh data directory (and, for PostgreSQL, database, unless the
+    /// server is a node on `shared_database`); nothing started yet.
+    fn prepare(backend: Backend, options: ServerOptions, shared_database: Option<String>) -> Server {
         let tmp = tempfile::Builder::new().prefix("switchboard-e2e-").tempdir().expect("create temp dir");
         fs::create_dir_all(tmp.path().join("data")).expect("create data dir");
         fs::create_dir_all(tmp.path().join("logs")).expect("create log dir");
-        let pg = match &backend {
-            Backend::Sqlite => None,
-            Backend::Postgres(url) => Some(PgDatabase::create(url)),
+        let pg = match (&backend, &shared_database) {
+            (Backend::Postgres(url), None) => Some(PgDatabase::create(url)),
+            _ => None,
         };
         let client =
             reqwest::Client::builder().timeout(Duration::from_secs(60)).pool_max_idle_per_host(8).build().expect("build HTTP client");
-        Server { backend, tmp, pg, options, port: 0, child: None, starts: 0, admin_token: None, client, in_process: None }
+        Server { backend, tmp, pg, shared_database, options, port: 0, child: None, starts: 0, admin_token: None, client, in_process: None }
+    }
+
+    /// The settings the next (re)start uses: change them, then [`Server::restart`].
+    pub fn options_mut(&mut self) -> &mut ServerOptions {
+        &mut self.options
     }
 
     /// The backend this server runs on.
@@ -86,9 +116,23 @@ impl Server {
         self.tmp.path().join("data")
     }
 
-    /// The `--database-url` passed to the server (PostgreSQL only).
+    /// The `--database-url` passed to the server (PostgreSQL, or a second
+    /// node's shared database).
     pub fn database_url(&self) -> Option<&str> {
-        self.pg.as_ref().map(|p| p.url.as_str())
+        self.pg.as_ref().map(|p| p.url.as_str()).or(self.shared_database.as_deref())
+    }
+
+    /// The name of the PostgreSQL database this server created (not a node's).
+    pub fn postgres_database(&self) -> Option<&str> {
+        self.pg.as_ref().map(|p| p.name.as_str())
+    }
+
+    /// The SQLite database file (SQLite backend only).
+    pub fn sqlite_path(&self) -> PathBuf {
+        match self.shared_database.as_deref().and_then(|u| u.strip_prefix("sqlite://")) {
+            Some(path) => PathBuf::from(path),
+            None => self.data_dir().join("switchboard.db"),
+        }
     }
 
     /// The port of the current (or last) server process.

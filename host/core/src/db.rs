@@ -63,6 +63,9 @@ pub enum DbError {
     UnsupportedUrl(String),
 }
 
+/// How long [`Db::ping`] may take before the database counts as unreachable.
+pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A cloneable handle on the database pool.
 #[derive(Clone)]
 pub struct Db {
@@ -71,6 +74,9 @@ pub struct Db {
     /// On SQLite writes are serialised in-process: one writer at a time (and
     /// across processes by `BEGIN IMMEDIATE`).
     writer: Option<Arc<Mutex<()>>>,
+    /// The SQLite file, for [`Db::ping`]: the pool's open connections go on
+    /// working on a file that was moved or deleted under them.
+    sqlite_file: Option<String>,
 }
 
 /// A write transaction. On SQLite it also holds the process-wide writer lock.
@@ -139,7 +145,8 @@ impl Db {
             Backend::Postgres => AnyPoolOptions::new().max_connections(40).acquire_timeout(Duration::from_secs(30)).connect(url).await?,
         };
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
-        Ok(Db { pool, backend, writer })
+        let sqlite_file = if backend == Backend::Sqlite { sqlite_path(url) } else { None };
+        Ok(Db { pool, backend, writer, sqlite_file })
     }
 
     /// Applies every pending migration of this backend.
@@ -188,10 +195,22 @@ impl Db {
         Ok(WriteTx { tx, _writer: writer })
     }
 
-    /// Answers whether the database is reachable.
+    /// Answers whether the database is reachable, within [`PING_TIMEOUT`]. On
+    /// SQLite that includes opening the configured file afresh (read-only) and
+    /// reading its schema: a file moved away, deleted or unreadable is noticed
+    /// although the pool's connections still hold the old one.
     pub async fn ping(&self) -> Result<(), DbError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        let check = async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            if let Some(file) = &self.sqlite_file {
+                use sqlx::Connection;
+                let mut conn = sqlx::AnyConnection::connect(&format!("sqlite://{file}?mode=ro")).await?;
+                sqlx::query("SELECT COUNT(*) FROM sqlite_master").fetch_one(&mut conn).await?;
+                conn.close().await?;
+            }
+            Ok(())
+        };
+        tokio::time::timeout(PING_TIMEOUT, check).await.map_err(|_| DbError::Sqlx(sqlx::Error::PoolTimedOut))?
     }
 
     /// Closes the pool, waiting for checked-out connections.

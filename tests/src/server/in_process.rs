@@ -31,7 +31,7 @@ impl Server {
     /// Starts a server on a fresh data directory / database in this process
     /// (the same start-up and router as the binary) and waits until it listens.
     pub async fn start_in_process(backend: Backend) -> Server {
-        let mut server = Server::prepare(backend, ServerOptions::default());
+        let mut server = Server::prepare(backend, ServerOptions::default(), None);
         server.starts = 1;
         let common =
             CommonArgs { data_dir: Some(server.data_dir()), database_url: server.database_url().map(str::to_string), ..Default::default() };
