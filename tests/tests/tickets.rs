@@ -1,10 +1,15 @@
 //! Ticket behaviour users rely on: the README flow (create, read, update with
 //! history, articles with attachments in JSON and multipart), search filters
 //! and cursor pagination, links and merge, idempotent and concurrent creates,
-//! and the pending-state background jobs.
+//! a create failing inside its transaction, typed dynamic field values, and
+//! the pending-state background jobs.
 
+#[path = "tickets/atomic.rs"]
+mod atomic;
 #[path = "tickets/creates.rs"]
 mod creates;
+#[path = "tickets/fields.rs"]
+mod fields;
 #[path = "tickets/links.rs"]
 mod links;
 #[path = "tickets/pending.rs"]
@@ -20,7 +25,9 @@ mod uploads;
 
 use switchboard_e2e::backend_tests;
 
+use atomic::failure_inside_the_write_leaves_nothing;
 use creates::idempotency_and_concurrency;
+use fields::dynamic_field_types;
 use links::links_and_merge;
 use pending::pending_jobs;
 use readme::{readme_flow, readme_walkthrough};
@@ -35,5 +42,7 @@ backend_tests!(
     cursor_pagination,
     links_and_merge,
     idempotency_and_concurrency,
+    failure_inside_the_write_leaves_nothing,
+    dynamic_field_types,
     pending_jobs
 );

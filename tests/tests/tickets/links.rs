@@ -6,7 +6,8 @@ use crate::support::{id_of, parse_time};
 
 pub(crate) async fn links_and_merge(backend: Backend) {
     let server = Server::start(backend).await;
-    let a = id_of(&server.create_ticket("Link A", json!({})).await);
+    let a_ticket = server.create_ticket("Link A", json!({})).await;
+    let (a, a_number, a_article) = (id_of(&a_ticket), a_ticket["number"].clone(), id_of(&a_ticket["article"]));
     let b = id_of(&server.create_ticket("Link B", json!({})).await);
     let c = id_of(&server.create_ticket("Link C", json!({})).await);
     let d = server.create_ticket("Duplicate of A", json!({})).await;
@@ -52,18 +53,37 @@ pub(crate) async fn links_and_merge(backend: Backend) {
     let target = server.admin_get(&format!("/api/v1/tickets/{a}")).await.expect(200);
     assert!(target["merged_into"].is_null(), "the target is not merged");
     assert_ne!(target["state"], "merged");
-    let history = server.admin_get(&format!("/api/v1/tickets/{did}/history")).await.items();
+    // History: a `merged` event on both tickets naming the other, and the state change.
+    let by = |h: &Value| (h["event"].clone(), h["field"].clone(), h["old_value"].clone(), h["new_value"].clone());
+    let history: Vec<_> = server.admin_get(&format!("/api/v1/tickets/{did}/history")).await.items().iter().map(by).collect();
     assert!(
-        history.iter().any(|h| { h.to_string().to_lowercase().contains("merge") }),
-        "history of the merged ticket must record the merge: {history:?}"
+        history.contains(&(json!("merged"), json!("merged_into"), Value::Null, a_number.clone())),
+        "the merged ticket's history must record `merged` into {a_number}: {history:?}"
     );
-    // Articles are not lost: they stay on the merged ticket or move to the
-    // target (A had one article, D had one).
+    assert!(
+        history.contains(&(json!("field_changed"), json!("state"), json!("new"), json!("merged"))),
+        "the merged ticket's history must record its state new → merged: {history:?}"
+    );
+    let history: Vec<_> = server.admin_get(&format!("/api/v1/tickets/{a}/history")).await.items().iter().map(by).collect();
+    assert!(
+        history.contains(&(json!("merged"), json!("merged_from"), Value::Null, d["number"].clone())),
+        "the target's history must record `merged` from {}: {history:?}",
+        d["number"]
+    );
+    // Articles move to the target (A had one, D had one); none is lost or copied.
     let on_d = server.admin_get(&format!("/api/v1/tickets/{did}/articles")).await.items();
     let on_a = server.admin_get(&format!("/api/v1/tickets/{a}/articles")).await.items();
-    assert_eq!(on_d.len() + on_a.len(), 2, "merge lost articles: merged ticket has {on_d:?}, target has {on_a:?}");
-    let d_article = id_of(&d["article"]);
-    assert!(on_d.iter().chain(on_a.iter()).any(|x| id_of(x) == d_article), "the merged ticket's article {d_article} must still exist");
+    assert!(on_d.is_empty(), "the merged ticket keeps no articles: {on_d:?}");
+    let mut ids: Vec<i64> = on_a.iter().map(id_of).collect();
+    ids.sort_unstable();
+    let mut want = vec![a_article, id_of(&d["article"])];
+    want.sort_unstable();
+    assert_eq!(ids, want, "the target must hold its own article and the merged ticket's: {on_a:?}");
+    let d = server.create_ticket("Duplicate of A", json!({"article": {"body": "a wombat chewed the cable"}})).await;
+    let did2 = id_of(&d);
+    server.admin_post(&format!("/api/v1/tickets/{did2}/merge"), &json!({"into": c})).await.expect(200);
+    let found: Vec<i64> = server.list_all_tickets("q=wombat").await.iter().map(id_of).collect();
+    assert!(found.contains(&c), "full-text search finds a merged article on its new ticket: {found:?}");
 
     // Merging into itself is rejected and changes nothing.
     let r = server.admin_post(&format!("/api/v1/tickets/{b}/merge"), &json!({"into": b})).await;

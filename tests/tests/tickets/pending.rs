@@ -2,9 +2,18 @@
 
 use std::time::Duration;
 
-use switchboard_e2e::{json, rfc3339_from_now, wait_for, Backend, Server};
+use switchboard_e2e::{json, rfc3339_from_now, wait_for, Backend, Server, Value};
 
-use crate::support::{history_has, id_of};
+use crate::support::{id_of, parse_time};
+
+/// The `ticket.pending_due` job of ticket `id`, once it has status `done`.
+async fn job_done(server: &Server, id: i64) -> Value {
+    wait_for(&format!("the pending job of ticket {id} to be done"), Duration::from_secs(15), Duration::from_millis(200), || async {
+        let jobs = server.admin_get("/api/v1/jobs").await.items();
+        jobs.into_iter().find(|j| j["kind"] == "ticket.pending_due" && j["payload"]["ticket_id"] == id && j["status"] == "done")
+    })
+    .await
+}
 
 pub(crate) async fn pending_jobs(backend: Backend) {
     let server = Server::start(backend).await;
@@ -24,12 +33,15 @@ pub(crate) async fn pending_jobs(backend: Backend) {
         .await
         .expect(200);
     assert_eq!(r["state_type"], "pending_reminder");
+    let remind_due = parse_time(&r["pending_until"]);
     server
         .admin_patch(&format!("/api/v1/tickets/{later}"), &json!({"state": "pending auto close+", "pending_until": rfc3339_from_now(3600)}))
         .await
         .expect(200);
+    let close_history_len = server.admin_get(&format!("/api/v1/tickets/{close}/history")).await.items().len();
     let remind_history_len = server.admin_get(&format!("/api/v1/tickets/{remind}/history")).await.items().len();
 
+    // Auto close: exactly one entry, the state change, by the pending job.
     let closed =
         wait_for("pending auto close+ ticket to become closed successful", Duration::from_secs(15), Duration::from_millis(200), || async {
             let t = server.admin_get(&format!("/api/v1/tickets/{close}")).await.expect(200);
@@ -37,24 +49,46 @@ pub(crate) async fn pending_jobs(backend: Backend) {
         })
         .await;
     assert_eq!(closed["state_type"], "closed_successful");
+    assert!(closed["pending_until"].is_null(), "a closed ticket has no pending time: {closed}");
+    job_done(&server, close).await;
     let history = server.admin_get(&format!("/api/v1/tickets/{close}/history")).await.items();
-    assert!(
-        history_has(&history, "state", "pending auto close+", "closed successful"),
-        "history must record the automatic close: {history:?}"
+    let new: Vec<(Value, Value, Value, Value, Value)> = history[close_history_len..]
+        .iter()
+        .map(|h| (h["event"].clone(), h["field"].clone(), h["old_value"].clone(), h["new_value"].clone(), h["actor"].clone()))
+        .collect();
+    assert_eq!(
+        new,
+        vec![(
+            json!("field_changed"),
+            json!("state"),
+            json!("pending auto close+"),
+            json!("closed successful"),
+            json!("system:pending-auto-close")
+        )],
+        "the automatic close must be recorded once, by the pending job: {history:?}"
     );
 
-    let new_entries = wait_for("pending reminder to add a history entry", Duration::from_secs(15), Duration::from_millis(200), || async {
-        let h = server.admin_get(&format!("/api/v1/tickets/{remind}/history")).await.items();
-        (h.len() > remind_history_len).then(|| h[remind_history_len..].to_vec())
-    })
-    .await;
-    assert!(!new_entries.is_empty());
+    // Reminder: exactly one `reminder` entry by the pending job, naming the pending time.
+    job_done(&server, remind).await;
+    let history = server.admin_get(&format!("/api/v1/tickets/{remind}/history")).await.items();
+    let new = &history[remind_history_len..];
+    assert_eq!(new.len(), 1, "the reminder must add exactly one history entry: {new:?}");
+    assert_eq!(
+        (&new[0]["event"], &new[0]["field"], &new[0]["actor"]),
+        (&json!("reminder"), &json!("pending_until"), &json!("system:pending-reminder")),
+        "{new:?}"
+    );
+    assert_eq!(parse_time(&new[0]["new_value"]), remind_due, "the reminder names the pending time it is for: {new:?}");
+    let reminded = server.admin_get(&format!("/api/v1/tickets/{remind}")).await.expect(200);
+    assert_eq!(reminded["state"], "pending reminder", "a reminder leaves the state alone: {reminded}");
 
-    // The far-future ticket is untouched.
+    // The far-future ticket is untouched, its job still queued.
     let l = server.admin_get(&format!("/api/v1/tickets/{later}")).await.expect(200);
     assert_eq!(l["state"], "pending auto close+", "a ticket pending for an hour was closed");
+    let queued = server.admin_get("/api/v1/jobs?status=queued").await.items();
+    assert!(queued.iter().any(|j| j["payload"]["ticket_id"] == later), "the far-future job must still be queued: {queued:?}");
 
-    // No job failed; status filter works.
+    // No job failed; the status filter returns only its status.
     let failed = server.admin_get("/api/v1/jobs?status=failed").await.items();
     assert!(failed.is_empty(), "failed jobs: {failed:?}");
     let mut seen = 0;
@@ -68,6 +102,6 @@ pub(crate) async fn pending_jobs(backend: Backend) {
         }
     }
     let all = server.admin_get("/api/v1/jobs").await.items();
-    assert!(all.len() >= seen, "unfiltered job list shorter than the filtered ones");
-    assert!(!all.is_empty(), "the pending tickets must have produced jobs");
+    assert_eq!(all.len(), seen, "the unfiltered job list is the union of the filtered ones");
+    assert!(all.len() >= 3, "the three pending tickets must have produced jobs: {all:?}");
 }

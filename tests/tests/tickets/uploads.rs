@@ -4,26 +4,6 @@ use switchboard_e2e::{base64, json, sha256_hex, Backend, Server};
 
 use crate::support::{download, id_of};
 
-/// Files under `dir` whose content equals `bytes`.
-fn files_with_content(dir: &std::path::Path, bytes: &[u8]) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if e.metadata().map(|m| m.len() as usize == bytes.len()).unwrap_or(false)
-                && std::fs::read(&p).map(|c| c == bytes).unwrap_or(false)
-            {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 pub(crate) async fn attachments(backend: Backend) {
     let server = Server::start(backend).await;
     let t = server.create_ticket("Attachment ticket", json!({})).await;
@@ -113,8 +93,14 @@ pub(crate) async fn attachments(backend: Backend) {
     assert!(ct.starts_with("application/x-thing"), "per-attachment content type, got {ct:?}");
     let (bytes, _) = download(&server, tid, id_of(&a2), blob_att).await;
     assert_eq!(bytes, blob, "first copy changed after the second upload");
-    let copies = files_with_content(&server.data_dir(), &blob);
-    assert!(copies.len() <= 1, "identical attachment content must be stored once, found {copies:?}");
+    // Contents are rows keyed by hash: four attachments, three distinct contents.
+    let attachments = server.sql_i64("SELECT COUNT(*) FROM article_attachments").await;
+    let contents = server.sql_i64("SELECT COUNT(*) FROM attachment_contents").await;
+    assert_eq!((attachments, contents), (4, 3), "identical attachment content must be stored once (attachments, content rows)");
+    let blob_rows = server
+        .sql_i64(&format!("SELECT COUNT(*) FROM attachment_contents WHERE sha256 = '{}' AND size = {}", sha256_hex(&blob), blob.len()))
+        .await;
+    assert_eq!(blob_rows, 1, "the shared content is the row of its sha256");
 
     // Articles list carries attachment metadata.
     let list = server.admin_get(&format!("/api/v1/tickets/{tid}/articles")).await.items();
