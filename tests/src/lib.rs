@@ -20,8 +20,8 @@ pub use serde_json::{json, Value};
 
 pub use actors::Actors;
 pub use backend::{backends, for_each_backend, Backend, POSTGRES_URL_ENV, REQUIRE_POSTGRES_ENV};
-pub use pg::pg_statement;
 pub use helpers::{base64, encode_query, merge_json, rfc3339_from_now, sha256_hex, wait_for};
+pub use pg::pg_statement;
 pub use response::Resp;
 pub use server::{Server, ServerOptions};
 pub use system::{binary_path, free_port, parse_admin_token, unique_suffix};
