@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info_span, warn, Instrument};
 
-use crate::desk::{Desk, DeskError, Job, PENDING_DUE};
+use crate::desk::{Desk, DeskError, Job};
 
 /// How long a claimed job is ours before another worker may take it.
 const LEASE: Duration = Duration::from_secs(300);
@@ -66,9 +66,10 @@ pub async fn run(desk: Desk, poll_interval: Duration, mut shutdown: watch::Recei
 }
 
 async fn run_one(desk: &Desk, job: &Job) -> Result<(), DeskError> {
-    match job.kind.as_str() {
-        PENDING_DUE => desk.handle_pending_due(&job.payload).await,
-        other => Err(DeskError::invalid("kind", format!("no handler for job kind '{other}'"))),
+    match &job.task {
+        Ok(task) => desk.job_run(task).await,
+        // Retried like any failure: a newer node sharing the database may run it.
+        Err(unreadable) => Err(DeskError::invalid("kind", unreadable.clone())),
     }
 }
 

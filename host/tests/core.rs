@@ -4,6 +4,10 @@
 #[path = "core/bad_input.rs"]
 mod bad_input;
 mod common;
+#[path = "core/schema.rs"]
+mod schema;
+#[path = "core/stored.rs"]
+mod stored;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
@@ -11,8 +15,8 @@ use std::time::Duration;
 use common::{each_backend, with_database};
 use serde_json::json;
 use switchboard::desk::{
-    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, JobStatus, NewArticle, NewJob, NewTicket, Ref, SortKey,
-    TicketQuery, TicketUpdate,
+    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, HistoryEvent, JobStatus, JobTask, NewArticle, NewJob,
+    NewTicket, Ref, SortKey, TicketQuery, TicketUpdate,
 };
 
 fn ticket(title: &str) -> NewTicket {
@@ -175,7 +179,7 @@ async fn failing_jobs_back_off_then_fail_visibly() {
     each_backend(|db| async move {
         let desk = &db.desk;
         let id = desk
-            .job_enqueue(NewJob { kind: "no.such.kind".into(), payload: json!({}), run_at: None, max_attempts: Some(2) })
+            .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 0 }, run_at: None, max_attempts: Some(2) })
             .await
             .expect("enqueue");
         let claimed = desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
@@ -189,7 +193,7 @@ async fn failing_jobs_back_off_then_fail_visibly() {
         assert!(desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "not before the backoff");
 
         let id2 = desk
-            .job_enqueue(NewJob { kind: "lease".into(), payload: json!({}), run_at: None, max_attempts: Some(1) })
+            .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 1 }, run_at: None, max_attempts: Some(1) })
             .await
             .expect("enqueue");
         let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
@@ -226,18 +230,18 @@ async fn a_pending_job_run_twice_acts_once() {
         let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first.len(), 2, "{}: one job per pending ticket", db.name);
         for job in &first {
-            desk.handle_pending_due(&job.payload).await.expect("first run");
+            desk.job_run(job.task.as_ref().expect("a known task")).await.expect("first run");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
         let again = desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(again.len(), 2, "{}: the expired lease hands the jobs out again", db.name);
         for job in &again {
-            desk.handle_pending_due(&job.payload).await.expect("second run");
+            desk.job_run(job.task.as_ref().expect("a known task")).await.expect("second run");
             desk.job_complete(job.id, "w2").await.expect("complete");
         }
 
         let history = desk.history_list(&Actor::System, remind).await.expect("history");
-        let reminders: Vec<_> = history.iter().filter(|h| h.event == "reminder").collect();
+        let reminders: Vec<_> = history.iter().filter(|h| h.event == HistoryEvent::Reminder).collect();
         assert_eq!(reminders.len(), 1, "{}: a re-run wrote a second reminder: {history:?}", db.name);
         assert_eq!(reminders[0].actor, "system:pending-reminder");
         assert_eq!(reminders[0].field.as_deref(), Some("pending_until"));
@@ -257,10 +261,10 @@ async fn a_pending_job_run_twice_acts_once() {
             .await
             .expect("new pending time");
         for job in desk.job_claim("w3", 10, Duration::from_secs(60)).await.expect("claim") {
-            desk.handle_pending_due(&job.payload).await.expect("run");
+            desk.job_run(job.task.as_ref().expect("a known task")).await.expect("run");
         }
         let history = desk.history_list(&Actor::System, remind).await.expect("history");
-        assert_eq!(history.iter().filter(|h| h.event == "reminder").count(), 2, "{}: {history:?}", db.name);
+        assert_eq!(history.iter().filter(|h| h.event == HistoryEvent::Reminder).count(), 2, "{}: {history:?}", db.name);
         db
     })
     .await;

@@ -19,7 +19,7 @@ use std::time::Instant;
 use common::each_backend;
 use serde_json::json;
 use support::*;
-use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, NewArticle, NewTicket};
+use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, HistoryEvent, NewArticle, NewTicket};
 use switchboard::plugin::wit::mail_from_bytes;
 
 pub(crate) const SPAM: &[u8] = b"From: Lucky Winner <promo@bulk.example>\r\nTo: a@x.example, b@x.example, c@x.example, d@x.example, e@x.example, f@x.example, g@x.example, h@x.example, i@x.example, j@x.example, k@x.example\r\nSubject: YOU ARE A WINNER!!! CLAIM YOUR FREE PRIZE NOW\r\nPrecedence: bulk\r\nX-Spam-Flag: YES\r\n\r\nCongratulations winner! Click here to claim your free prize, viagra, lottery, bitcoin.\r\n";
@@ -82,7 +82,7 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
             "{}: history names the plugin and version: {history:?}",
             db.name
         );
-        assert!(history.iter().any(|h| h.event == "article_added"), "the router leaves a note");
+        assert!(history.iter().any(|h| h.event == HistoryEvent::ArticleAdded), "the router leaves a note");
 
         desk.dynamic_field_create(
             &Actor::System,

@@ -7,6 +7,8 @@
 
 #[path = "plugins/support.rs"]
 mod support;
+#[path = "plugins/manifest_search.rs"]
+mod manifest_search;
 
 use std::time::Duration;
 

@@ -53,7 +53,7 @@ impl From<Job> for JobDto {
             max_attempts: j.max_attempts,
             run_at: j.run_at,
             last_error: j.last_error,
-            payload: j.payload,
+            payload: serde_json::from_str(&j.payload).unwrap_or_else(|_| serde_json::Value::String(j.payload.clone())),
             created_at: j.created_at,
             updated_at: j.updated_at,
         }

@@ -230,7 +230,7 @@ impl From<HistoryEntry> for HistoryDto {
     fn from(h: HistoryEntry) -> Self {
         HistoryDto {
             id: h.id,
-            event: h.event,
+            event: h.event.as_str().to_string(),
             field: h.field,
             old_value: h.old_value,
             new_value: h.new_value,

@@ -23,6 +23,7 @@ mod plugins;
 mod search;
 mod secrets;
 mod seed;
+mod stored;
 mod ticket_number;
 mod ticket_write;
 mod tickets;
@@ -40,8 +41,8 @@ pub use catalog::{CatalogEntry, CatalogInput, CatalogKind, CatalogUpdate, StateT
 pub use customers::{Company, CompanyInput, CompanyUpdate, CustomerUser, CustomerUserInput, CustomerUserUpdate};
 pub use dynamic_fields::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig, FieldType, ObjectType};
 pub use error::{DeskError, FieldError};
-pub use history::HistoryEntry;
-pub use jobs::{backoff, Job, JobStatus, NewJob, PENDING_DUE};
+pub use history::{HistoryEntry, HistoryEvent};
+pub use jobs::{backoff, Job, JobStatus, JobTask, NewJob};
 pub use links::{LinkKind, TicketLink};
 pub use plugin_kv::KvError;
 pub use plugins::{HttpAuditRecord, InvocationRecord, NewPluginVersion, PluginConfigValue, PluginSummary, PluginVersion};

@@ -18,7 +18,7 @@ pub(crate) enum PluginCommand {
     Install {
         /// The component (.wasm).
         file: PathBuf,
-        /// Its manifest [default: plugin.toml beside the file].
+        /// Its manifest [default: the first plugin.toml in the file's directory or above].
         #[arg(long)]
         manifest: Option<PathBuf>,
         /// A file holding the hex ed25519 signature of the component.
@@ -99,7 +99,7 @@ pub(crate) enum PluginCommand {
     Run {
         /// The component (.wasm).
         file: PathBuf,
-        /// Its manifest [default: plugin.toml beside the file].
+        /// Its manifest [default: the first plugin.toml in the file's directory or above].
         #[arg(long)]
         manifest: Option<PathBuf>,
         /// Input as JSON in the world's shape (may hold params, recorded http responses).
@@ -139,8 +139,20 @@ fn read(path: &Path) -> Result<Vec<u8>, CliError> {
     std::fs::read(path).map_err(|e| CliError::Usage(format!("cannot read {}: {e}", path.display())))
 }
 
-fn manifest_path(file: &Path, manifest: &Option<PathBuf>) -> PathBuf {
-    manifest.clone().unwrap_or_else(|| file.parent().unwrap_or(Path::new(".")).join("plugin.toml"))
+/// The manifest to use: `--manifest`, or the first `plugin.toml` in the
+/// component's directory or the directories above it, as cargo finds
+/// `Cargo.toml` (so `target/wasm32-wasip2/release/x.wasm` finds the project's).
+fn manifest_path(file: &Path, manifest: &Option<PathBuf>) -> Result<PathBuf, CliError> {
+    if let Some(given) = manifest {
+        return Ok(given.clone());
+    }
+    let start = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+    start.ancestors().skip(1).map(|dir| dir.join("plugin.toml")).find(|candidate| candidate.is_file()).ok_or_else(|| {
+        CliError::Usage(format!(
+            "no plugin.toml in {} or any directory above it: pass --manifest FILE",
+            start.parent().unwrap_or(Path::new("/")).display()
+        ))
+    })
 }
 
 fn pairs(values: &[String], what: &str) -> Result<Vec<(String, String)>, CliError> {
@@ -161,7 +173,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
     match command {
         PluginCommand::Install { file, manifest, signature } => {
             let bytes = read(file)?;
-            let manifest_file = manifest_path(file, manifest);
+            let manifest_file = manifest_path(file, manifest)?;
             let text = String::from_utf8(read(&manifest_file)?)
                 .map_err(|_| CliError::Usage(format!("{} is not UTF-8", manifest_file.display())))?;
             let signature = match signature {
@@ -308,7 +320,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
         }
         PluginCommand::Run { file, manifest, input, mail, ticket_json, settings, allow_http } => {
             let bytes = read(file)?;
-            let manifest_file = manifest_path(file, manifest);
+            let manifest_file = manifest_path(file, manifest)?;
             let text = String::from_utf8(read(&manifest_file)?)
                 .map_err(|_| CliError::Usage(format!("{} is not UTF-8", manifest_file.display())))?;
             let parse_json = |p: &PathBuf| -> Result<serde_json::Value, CliError> {

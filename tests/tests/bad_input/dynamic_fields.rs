@@ -38,10 +38,11 @@ pub(crate) async fn dynamic_field_values(backend: Backend) {
     let tid = id_of(&ok);
     let df = &ok["dynamic_fields"];
     assert_eq!(df["Region"], "north", "dynamic_fields echo: {df}");
-    assert!(df["Count"] == 42 || df["Count"] == "42", "integer field echo: {df}");
-    assert!(df["Flag"] == true || df["Flag"] == 1 || df["Flag"] == "1", "checkbox echo: {df}");
+    assert_eq!(df["Count"], json!(42), "an integer field is a JSON number: {df}");
+    assert_eq!(df["Flag"], json!(true), "a checkbox is a JSON boolean: {df}");
     assert_eq!(df["Tags"], json!(["a", "b"]), "multiselect echo: {df}");
-    assert!(df["Due"].as_str().is_some_and(|d| d.starts_with("2026-11-29")), "date echo: {df}");
+    assert_eq!(df["Due"], json!("2026-11-29"), "a date field is the date alone: {df}");
+    assert_eq!(df["Seen"], json!("2026-11-29T10:00:00Z"), "a date-time is RFC 3339 in UTC: {df}");
 
     let before = server.ticket_count().await;
     let invalid: Vec<(&str, Value)> = vec![

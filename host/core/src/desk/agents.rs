@@ -8,7 +8,8 @@ use sqlx::{Any, Row};
 
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::error::Problems;
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
 use crate::desk::{Actor, AgentActor, Desk, DeskError, QueuePermission};
 
 /// An agent's role.
@@ -120,11 +121,11 @@ fn agent_from_row(row: &AnyRow) -> Result<Agent, sqlx::Error> {
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
         email: row.try_get("email")?,
-        role: AgentRole::parse(&role).unwrap_or(AgentRole::Agent),
+        role: stored::parse("role", &role, AgentRole::parse, "an agent role")?,
         valid: get_bool(row, "valid")?,
         permissions: Vec::new(),
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 
@@ -144,10 +145,10 @@ impl Desk {
         let mut by_agent: HashMap<i64, Vec<QueueGrant>> = HashMap::new();
         for row in grants {
             let perm: String = row.try_get(2)?;
-            by_agent
-                .entry(row.try_get(0)?)
-                .or_default()
-                .push(QueueGrant { queue: row.try_get(1)?, permission: QueuePermission::parse(&perm).unwrap_or(QueuePermission::Ro) });
+            by_agent.entry(row.try_get(0)?).or_default().push(QueueGrant {
+                queue: row.try_get(1)?,
+                permission: stored::parse("permission", &perm, QueuePermission::parse, "a queue permission")?,
+            });
         }
         for agent in &mut agents {
             agent.permissions = by_agent.remove(&agent.id).unwrap_or_default();
@@ -172,9 +173,10 @@ impl Desk {
         .await?;
         for row in grants {
             let perm: String = row.try_get(1)?;
-            agent
-                .permissions
-                .push(QueueGrant { queue: row.try_get(0)?, permission: QueuePermission::parse(&perm).unwrap_or(QueuePermission::Ro) });
+            agent.permissions.push(QueueGrant {
+                queue: row.try_get(0)?,
+                permission: stored::parse("permission", &perm, QueuePermission::parse, "a queue permission")?,
+            });
         }
         Ok(agent)
     }
@@ -307,9 +309,7 @@ impl Desk {
             .await?;
         for g in grants {
             let perm: String = g.try_get(1)?;
-            if let Some(p) = QueuePermission::parse(&perm) {
-                queues.insert(g.try_get(0)?, p);
-            }
+            queues.insert(g.try_get(0)?, stored::parse("permission", &perm, QueuePermission::parse, "a queue permission")?);
         }
         Ok(queues)
     }

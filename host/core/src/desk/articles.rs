@@ -13,10 +13,11 @@ use sqlx::{AnyConnection, Row};
 use crate::db::{get_bool, Arg, Backend, Sql};
 use crate::desk::dynamic_fields::{read_values, write_values, DynamicField, ObjectType};
 use crate::desk::error::Problems;
-use crate::desk::history::record;
+use crate::desk::history::{record, HistoryEvent};
 use crate::desk::input;
 use crate::desk::search::append_search_body;
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
 use crate::desk::{Actor, Desk, DeskError};
 
 /// How an article reached the ticket.
@@ -202,8 +203,8 @@ fn article_from_row(row: &AnyRow) -> Result<Article, sqlx::Error> {
     Ok(Article {
         id: row.try_get("id")?,
         ticket_id: row.try_get("ticket_id")?,
-        channel: Channel::parse(&channel).unwrap_or(Channel::Note),
-        sender_type: SenderType::parse(&sender).unwrap_or(SenderType::System),
+        channel: stored::parse("channel", &channel, Channel::parse, "a channel")?,
+        sender_type: stored::parse("sender_type", &sender, SenderType::parse, "a sender type")?,
         visible_for_customer: get_bool(row, "visible_for_customer")?,
         from: row.try_get("from_addr")?,
         to: row.try_get("to_addr")?,
@@ -216,7 +217,7 @@ fn article_from_row(row: &AnyRow) -> Result<Article, sqlx::Error> {
         references: row.try_get("references_header")?,
         dynamic_fields: BTreeMap::new(),
         created_by: row.try_get("created_by")?,
-        created_at: from_micros(row.try_get("created_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
         attachments: Vec::new(),
     })
 }
@@ -284,7 +285,7 @@ impl Desk {
         access.require_write(actor)?;
         let id = insert_article(&mut tx.tx, self.db().backend(), ticket_id, checked, &actor.label()).await?;
         sqlx::query("UPDATE tickets SET changed_at = $1 WHERE id = $2").bind(now_micros()).bind(ticket_id).execute(&mut *tx.tx).await?;
-        record(&mut tx.tx, ticket_id, "article_added", None, None, Some(&id.to_string()), &actor.label()).await?;
+        record(&mut tx.tx, ticket_id, HistoryEvent::ArticleAdded, None, None, Some(&id.to_string()), &actor.label()).await?;
         tx.commit().await?;
         self.article_get(&Actor::System, ticket_id, id).await
     }

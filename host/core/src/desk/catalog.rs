@@ -8,7 +8,8 @@ use sqlx::Row;
 
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::error::Problems;
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
 use crate::desk::{Actor, Desk, DeskError};
 use chrono::{DateTime, Utc};
 
@@ -161,7 +162,7 @@ const COLUMNS: &str = "id, name, comment, valid, created_at, changed_at";
 fn entry_from_row(kind: CatalogKind, row: &AnyRow) -> Result<CatalogEntry, sqlx::Error> {
     let (state_type, next_state_id) = if kind == CatalogKind::State {
         let st: String = row.try_get("state_type")?;
-        (StateType::parse(&st), row.try_get("next_state_id")?)
+        (Some(stored::parse("state_type", &st, StateType::parse, "a state type")?), row.try_get("next_state_id")?)
     } else {
         (None, None)
     };
@@ -173,8 +174,8 @@ fn entry_from_row(kind: CatalogKind, row: &AnyRow) -> Result<CatalogEntry, sqlx:
         valid: get_bool(row, "valid")?,
         state_type,
         next_state_id,
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 

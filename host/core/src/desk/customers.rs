@@ -6,7 +6,8 @@ use sqlx::{Any, Row};
 
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::error::Problems;
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
 use crate::desk::{Actor, Desk, DeskError};
 
 /// A customer company (organisation).
@@ -156,8 +157,8 @@ fn company_from_row(row: &AnyRow) -> Result<Company, sqlx::Error> {
         url: row.try_get("url")?,
         comment: row.try_get("comment")?,
         valid: get_bool(row, "valid")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 
@@ -171,8 +172,8 @@ fn user_from_row(row: &AnyRow) -> Result<CustomerUser, sqlx::Error> {
         phone: row.try_get("phone")?,
         customer_company: row.try_get("company")?,
         valid: get_bool(row, "valid")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 

@@ -13,7 +13,8 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::error::Problems;
-use crate::desk::time::{date_in_range, from_micros, now_micros, time_in_range, TIME_RANGE};
+use crate::desk::stored;
+use crate::desk::time::{date_in_range, now_micros, time_in_range, TIME_RANGE};
 use crate::desk::{Actor, Desk, DeskError};
 
 /// What a field is attached to.
@@ -266,12 +267,12 @@ fn field_from_row(row: &AnyRow) -> Result<DynamicField, sqlx::Error> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         label: row.try_get("label")?,
-        object_type: ObjectType::parse(&object_type).unwrap_or(ObjectType::Ticket),
-        field_type: FieldType::parse(&field_type).unwrap_or(FieldType::Text),
-        config: serde_json::from_str(&config).unwrap_or_default(),
+        object_type: stored::parse("object_type", &object_type, ObjectType::parse, "an object type")?,
+        field_type: stored::parse("field_type", &field_type, FieldType::parse, "a field type")?,
+        config: stored::json("config", &config, "a field configuration")?,
         valid: get_bool(row, "valid")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 

@@ -8,16 +8,49 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{Arg, Backend, Sql};
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
 use crate::desk::{Actor, Desk, DeskError};
 
-/// Job kind: act on a ticket whose pending time has passed.
-pub const PENDING_DUE: &str = "ticket.pending_due";
+/// What a job does: its kind and its typed arguments, stored as the `kind`
+/// column and the JSON `payload` column. Each variant has one handler in the
+/// core ([`Desk::job_run`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum JobTask {
+    /// Act on a ticket whose pending time has passed (auto-close or reminder).
+    #[serde(rename = "ticket.pending_due")]
+    PendingDue {
+        /// The ticket.
+        ticket_id: i64,
+        /// The pending time the job was made for, in microseconds: a ticket
+        /// that has another pending time by now is left alone.
+        pending_until: i64,
+    },
+}
+
+impl JobTask {
+    /// The stored kind and payload.
+    fn to_stored(&self) -> (String, String) {
+        let value = serde_json::to_value(self).unwrap_or(Value::Null);
+        let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+        (kind, value.get("payload").cloned().unwrap_or(Value::Null).to_string())
+    }
+
+    /// Reads a stored kind and payload; the error says which one does not parse.
+    fn from_stored(kind: &str, payload: &str) -> Result<JobTask, String> {
+        let payload: Value =
+            serde_json::from_str(payload).map_err(|e| format!("the stored payload of this '{kind}' job is not JSON: {e}"))?;
+        serde_json::from_value(json!({ "kind": kind, "payload": payload }))
+            .map_err(|e| format!("the stored '{kind}' job is not one this version runs: {e}"))
+    }
+}
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +85,8 @@ impl JobStatus {
 /// A job to enqueue.
 #[derive(Debug, Clone)]
 pub struct NewJob {
-    /// What to do, e.g. [`PENDING_DUE`].
-    pub kind: String,
-    /// Arguments for the handler.
-    pub payload: Value,
+    /// What to do.
+    pub task: JobTask,
     /// Earliest run time in microseconds (default: now).
     pub run_at: Option<i64>,
     /// Attempts before giving up (default 10).
@@ -67,10 +98,13 @@ pub struct NewJob {
 pub struct Job {
     /// Job id.
     pub id: i64,
-    /// Kind.
+    /// The kind as stored (shown even when this version cannot run it).
     pub kind: String,
-    /// Arguments.
-    pub payload: Value,
+    /// The arguments as stored (JSON text).
+    pub payload: String,
+    /// What to do; an error when the stored kind or payload does not parse
+    /// (the worker fails such a job with this message instead of guessing).
+    pub task: Result<JobTask, String>,
     /// Status.
     pub status: JobStatus,
     /// Attempts so far.
@@ -90,19 +124,21 @@ pub struct Job {
 const COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at, updated_at";
 
 fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
     let payload: String = row.try_get("payload")?;
     let status: String = row.try_get("status")?;
     Ok(Job {
         id: row.try_get("id")?,
-        kind: row.try_get("kind")?,
-        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
-        status: JobStatus::parse(&status).unwrap_or(JobStatus::Failed),
+        task: JobTask::from_stored(&kind, &payload),
+        kind,
+        payload,
+        status: stored::parse("status", &status, JobStatus::parse, "a job status")?,
         attempts: row.try_get("attempts")?,
         max_attempts: row.try_get("max_attempts")?,
-        run_at: from_micros(row.try_get("run_at")?),
+        run_at: stored::time("run_at", row.try_get("run_at")?)?,
         last_error: row.try_get("last_error")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        updated_at: from_micros(row.try_get("updated_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        updated_at: stored::time("updated_at", row.try_get("updated_at")?)?,
     })
 }
 
@@ -110,11 +146,12 @@ fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
 /// the change that needs it is committed.
 pub(crate) async fn enqueue(conn: &mut AnyConnection, job: &NewJob) -> Result<i64, sqlx::Error> {
     let now = now_micros();
+    let (kind, payload) = job.task.to_stored();
     sqlx::query_scalar(
         "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id",
     )
-    .bind(job.kind.as_str())
-    .bind(job.payload.to_string())
+    .bind(kind)
+    .bind(payload)
     .bind(job.max_attempts.unwrap_or(10))
     .bind(job.run_at.unwrap_or(now))
     .bind(now)
@@ -135,6 +172,14 @@ impl Desk {
         let id = enqueue(&mut tx.tx, &job).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Runs a job's task with its one handler. Handlers are idempotent: a job
+    /// run again after a lease expiry changes nothing more than running it once.
+    pub async fn job_run(&self, task: &JobTask) -> Result<(), DeskError> {
+        match task {
+            JobTask::PendingDue { ticket_id, pending_until } => self.handle_pending_due(*ticket_id, *pending_until).await,
+        }
     }
 
     /// Claims up to `limit` due jobs for `worker`, leased for `lease`.
@@ -221,8 +266,21 @@ impl Desk {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, JobTask};
     use std::time::Duration;
+
+    #[test]
+    fn tasks_round_trip_through_their_stored_form() {
+        let task = JobTask::PendingDue { ticket_id: 7, pending_until: 1_700_000_000_000_000 };
+        let (kind, payload) = task.to_stored();
+        assert_eq!((kind.as_str(), payload.as_str()), ("ticket.pending_due", r#"{"pending_until":1700000000000000,"ticket_id":7}"#));
+        assert_eq!(JobTask::from_stored(&kind, &payload), Ok(task));
+        let unknown = JobTask::from_stored("mail.fetch", "{}").expect_err("unknown kind");
+        assert!(unknown.contains("mail.fetch"), "{unknown}");
+        let bad = JobTask::from_stored("ticket.pending_due", r#"{"ticket_id":"seven"}"#).expect_err("bad payload");
+        assert!(bad.contains("ticket.pending_due"), "{bad}");
+        assert!(JobTask::from_stored("ticket.pending_due", "{").is_err(), "not JSON");
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

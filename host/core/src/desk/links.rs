@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use crate::desk::catalog::StateType;
-use crate::desk::history::record;
+use crate::desk::history::{record, HistoryEvent};
 use crate::desk::search::append_search_body;
+use crate::desk::stored;
 use crate::desk::ticket_write::lock_ticket;
 use crate::desk::time::{from_micros, now_micros};
 use crate::desk::{Actor, Desk, DeskError, Ticket};
@@ -77,8 +78,8 @@ impl Desk {
             .await
             .map_err(|e| DeskError::from_write(e, "this link"))?;
         let label = actor.label();
-        record(&mut tx.tx, source, "linked", Some(kind.as_str()), None, Some(&target.to_string()), &label).await?;
-        record(&mut tx.tx, target, "linked", Some(kind.as_str()), None, Some(&source.to_string()), &label).await?;
+        record(&mut tx.tx, source, HistoryEvent::Linked, Some(kind.as_str()), None, Some(&target.to_string()), &label).await?;
+        record(&mut tx.tx, target, HistoryEvent::Linked, Some(kind.as_str()), None, Some(&source.to_string()), &label).await?;
         tx.commit().await?;
         Ok(TicketLink { source, target, kind, created_at: from_micros(now) })
     }
@@ -100,8 +101,8 @@ impl Desk {
                 Ok(TicketLink {
                     source: r.try_get(0)?,
                     target: r.try_get(1)?,
-                    kind: LinkKind::parse(&kind).unwrap_or(LinkKind::Related),
-                    created_at: from_micros(r.try_get(3)?),
+                    kind: stored::parse("kind", &kind, LinkKind::parse, "a link kind")?,
+                    created_at: stored::time("created_at", r.try_get(3)?)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -133,8 +134,8 @@ impl Desk {
             return Err(DeskError::NotFound { what: "link", id: format!("{source}->{target}") });
         }
         let label = actor.label();
-        record(&mut tx.tx, source, "unlinked", Some(kind.as_str()), Some(&target.to_string()), None, &label).await?;
-        record(&mut tx.tx, target, "unlinked", Some(kind.as_str()), Some(&source.to_string()), None, &label).await?;
+        record(&mut tx.tx, source, HistoryEvent::Unlinked, Some(kind.as_str()), Some(&target.to_string()), None, &label).await?;
+        record(&mut tx.tx, target, HistoryEvent::Unlinked, Some(kind.as_str()), Some(&source.to_string()), None, &label).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -193,9 +194,9 @@ impl Desk {
             .await?;
         sqlx::query("UPDATE tickets SET changed_at = $1 WHERE id = $2").bind(now).bind(into).execute(&mut *conn).await?;
         let label = actor.label();
-        record(conn, id, "merged", Some("merged_into"), None, Some(&target.number), &label).await?;
-        record(conn, id, "field_changed", Some("state"), Some(&source.state), Some("merged"), &label).await?;
-        record(conn, into, "merged", Some("merged_from"), None, Some(&source.number), &label).await?;
+        record(conn, id, HistoryEvent::Merged, Some("merged_into"), None, Some(&target.number), &label).await?;
+        record(conn, id, HistoryEvent::FieldChanged, Some("state"), Some(&source.state), Some("merged"), &label).await?;
+        record(conn, into, HistoryEvent::Merged, Some("merged_from"), None, Some(&source.number), &label).await?;
         tx.commit().await?;
         self.ticket_get(&Actor::System, id).await
     }

@@ -1,24 +1,19 @@
 //! What happens when a pending time passes: auto-close or a reminder.
 
 use chrono::SecondsFormat;
-use serde_json::Value;
 use sqlx::Row;
 
 use crate::desk::catalog::StateType;
-use crate::desk::history::record;
+use crate::desk::history::{record, HistoryEvent};
 use crate::desk::ticket_write::lock_ticket;
 use crate::desk::time::{from_micros, now_micros, to_micros};
 use crate::desk::{Desk, DeskError};
 
 impl Desk {
-    /// Handles a `ticket.pending_due` job. A ticket that left its pending state
+    /// Handles a [`JobTask::PendingDue`](crate::desk::JobTask::PendingDue) job. A ticket that left its pending state
     /// or got a new pending time since the job was queued is left alone, and
     /// running the same job twice changes nothing more than running it once.
-    pub async fn handle_pending_due(&self, payload: &Value) -> Result<(), DeskError> {
-        let ticket_id =
-            payload.get("ticket_id").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.ticket_id", "missing"))?;
-        let due =
-            payload.get("pending_until").and_then(Value::as_i64).ok_or_else(|| DeskError::invalid("payload.pending_until", "missing"))?;
+    pub(crate) async fn handle_pending_due(&self, ticket_id: i64, due: i64) -> Result<(), DeskError> {
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
         let ticket = match lock_ticket(conn, self.db().backend(), ticket_id).await {
@@ -50,7 +45,7 @@ impl Desk {
                 record(
                     conn,
                     ticket_id,
-                    "field_changed",
+                    HistoryEvent::FieldChanged,
                     Some("state"),
                     Some(&ticket.state),
                     Some(&state_name),
@@ -74,7 +69,8 @@ impl Desk {
                 if done.is_some() {
                     return Ok(());
                 }
-                record(conn, ticket_id, "reminder", Some("pending_until"), None, Some(&due_text), "system:pending-reminder").await?;
+                record(conn, ticket_id, HistoryEvent::Reminder, Some("pending_until"), None, Some(&due_text), "system:pending-reminder")
+                    .await?;
             }
             _ => return Ok(()),
         }

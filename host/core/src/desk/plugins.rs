@@ -8,7 +8,8 @@ use sqlx::{Any, Row};
 
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::input::storable;
-use crate::desk::time::{from_micros, now_micros};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
 use crate::desk::{Actor, Desk, DeskError};
 
 /// An installed plugin and its active version.
@@ -155,8 +156,8 @@ fn summary_from_row(row: &AnyRow) -> Result<PluginSummary, sqlx::Error> {
         world: row.try_get("world")?,
         manifest: row.try_get("manifest")?,
         sha256: row.try_get("sha256")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 
@@ -260,7 +261,7 @@ impl Desk {
                     world: r.try_get("world")?,
                     manifest: r.try_get("manifest")?,
                     signed_by: r.try_get("signed_by")?,
-                    installed_at: from_micros(r.try_get("installed_at")?),
+                    installed_at: stored::time("installed_at", r.try_get("installed_at")?)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -477,7 +478,7 @@ impl Desk {
                     version: r.try_get("version")?,
                     world: r.try_get("world")?,
                     function: r.try_get("function")?,
-                    started_at: from_micros(r.try_get("started_at")?),
+                    started_at: stored::time("started_at", r.try_get("started_at")?)?,
                     duration_us: r.try_get("duration_us")?,
                     fuel_used: r.try_get("fuel_used")?,
                     peak_memory: r.try_get("peak_memory")?,
@@ -543,7 +544,7 @@ impl Desk {
                     bytes: r.try_get("bytes")?,
                     duration_us: r.try_get("duration_us")?,
                     outcome: r.try_get("outcome")?,
-                    created_at: from_micros(r.try_get("created_at")?),
+                    created_at: stored::time("created_at", r.try_get("created_at")?)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -1,7 +1,6 @@
 //! Creating and changing tickets, each in one transaction with its history.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{Any, AnyConnection, Row};
 
 use crate::db::{is_unique_violation, Arg, DbError, Sql};
@@ -9,9 +8,10 @@ use crate::desk::articles::insert_article;
 use crate::desk::catalog::{CatalogKind, StateType};
 use crate::desk::dynamic_fields::{write_values, ObjectType};
 use crate::desk::error::Problems;
-use crate::desk::history::record;
-use crate::desk::jobs::{enqueue, NewJob, PENDING_DUE};
+use crate::desk::history::{record, HistoryEvent};
+use crate::desk::jobs::{enqueue, JobTask, NewJob};
 use crate::desk::search::{insert_search_doc, set_search_title};
+use crate::desk::stored;
 use crate::desk::ticket_number::next_number;
 use crate::desk::tickets::{load_tickets, TICKET_SELECT};
 use crate::desk::time::{now_micros, to_micros};
@@ -63,8 +63,13 @@ async fn resolve(
         problems.add(field, format!("{} '{wanted}' is not valid", kind.noun()));
         return Ok(None);
     }
-    let state_type: String = row.try_get("state_type")?;
-    Ok(Some(Resolved { id: row.try_get("id")?, name: row.try_get("name")?, state_type: StateType::parse(&state_type) }))
+    let state_type = if kind == CatalogKind::State {
+        let text: String = row.try_get("state_type")?;
+        Some(stored::parse("state_type", &text, StateType::parse, "a state type")?)
+    } else {
+        None
+    };
+    Ok(Some(Resolved { id: row.try_get("id")?, name: row.try_get("name")?, state_type }))
 }
 
 /// Looks up a valid agent by login.
@@ -116,16 +121,7 @@ fn check_title(problems: &mut Problems, title: &str) {
 /// Schedules the job that acts when a pending time passes.
 async fn schedule_pending(conn: &mut AnyConnection, ticket_id: i64, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let due = to_micros(until);
-    enqueue(
-        conn,
-        &NewJob {
-            kind: PENDING_DUE.into(),
-            payload: json!({ "ticket_id": ticket_id, "pending_until": due }),
-            run_at: Some(due),
-            max_attempts: None,
-        },
-    )
-    .await?;
+    enqueue(conn, &NewJob { task: JobTask::PendingDue { ticket_id, pending_until: due }, run_at: Some(due), max_attempts: None }).await?;
     Ok(())
 }
 
@@ -247,7 +243,7 @@ impl Desk {
         write_values(conn, id, &ticket_values).await?;
         insert_search_doc(conn, self.db().backend(), id, input.title.trim()).await?;
         let article_id = insert_article(conn, self.db().backend(), id, article, &actor.label()).await?;
-        record(conn, id, "created", None, None, Some(&number), &actor.label()).await?;
+        record(conn, id, HistoryEvent::Created, None, None, Some(&number), &actor.label()).await?;
         if let Some(until) = pending_until {
             schedule_pending(conn, id, until).await?;
         }
@@ -359,7 +355,9 @@ impl Desk {
                 if state.state_type == Some(StateType::Merged) {
                     problems.add("state", "a ticket is merged with the merge operation, not by setting the state");
                 }
-                new_state_type = state.state_type.unwrap_or(StateType::Open);
+                if let Some(state_type) = state.state_type {
+                    new_state_type = state_type;
+                }
                 if state.id != current.state_id {
                     changes.push(Change::new("state", "state_id", Some(current.state.clone()), Some(state.name), Arg::Int(state.id)));
                 }
@@ -453,20 +451,28 @@ impl Desk {
         sql.query().execute(&mut *conn).await?;
         let label = actor.label();
         for change in &changes {
-            record(conn, id, "field_changed", Some(change.field), change.old.as_deref(), change.new.as_deref(), &label).await?;
+            record(conn, id, HistoryEvent::FieldChanged, Some(change.field), change.old.as_deref(), change.new.as_deref(), &label).await?;
         }
         for (def, items) in &values {
             let old = current.dynamic_fields.get(&def.name).map(|v| v.to_string());
             let new = (!items.is_empty()).then(|| def.items_to_value(items).to_string());
             if old != new {
-                record(conn, id, "field_changed", Some(&format!("dynamic_fields.{}", def.name)), old.as_deref(), new.as_deref(), &label)
-                    .await?;
+                record(
+                    conn,
+                    id,
+                    HistoryEvent::FieldChanged,
+                    Some(&format!("dynamic_fields.{}", def.name)),
+                    old.as_deref(),
+                    new.as_deref(),
+                    &label,
+                )
+                .await?;
             }
         }
         write_values(conn, id, &values).await?;
         for note in checked_notes {
             let article_id = insert_article(conn, self.db().backend(), id, note, &label).await?;
-            record(conn, id, "article_added", None, None, Some(&article_id.to_string()), &label).await?;
+            record(conn, id, HistoryEvent::ArticleAdded, None, None, Some(&article_id.to_string()), &label).await?;
         }
         if let Some(title) = &update.title {
             set_search_title(conn, self.db().backend(), id, title.trim()).await?;

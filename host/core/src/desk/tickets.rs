@@ -11,7 +11,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{Arg, Sql};
 use crate::desk::dynamic_fields::{read_values, ObjectType};
-use crate::desk::time::from_micros;
+use crate::desk::stored;
 use crate::desk::{Actor, Article, Desk, DeskError, NewArticle, QueuePermission, StateType};
 
 /// A reference to a catalogue entry by id or by name.
@@ -199,7 +199,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         queue: row.try_get("queue_name")?,
         state_id: row.try_get("state_id")?,
         state: row.try_get("state_name")?,
-        state_type: StateType::parse(&state_type).unwrap_or(StateType::Open),
+        state_type: stored::parse("state_type", &state_type, StateType::parse, "a state type")?,
         priority_id: row.try_get("priority_id")?,
         priority: row.try_get("priority_name")?,
         type_id: row.try_get("type_id")?,
@@ -208,11 +208,11 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         responsible: row.try_get("responsible_login")?,
         customer_user: row.try_get("customer_user")?,
         customer_company: row.try_get("customer_company")?,
-        pending_until: row.try_get::<Option<i64>, _>("pending_until")?.map(from_micros),
+        pending_until: stored::time_opt("pending_until", row.try_get("pending_until")?)?,
         merged_into: row.try_get("merged_into")?,
         dynamic_fields: BTreeMap::new(),
-        created_at: from_micros(row.try_get("created_at")?),
-        changed_at: from_micros(row.try_get("changed_at")?),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
 }
 

@@ -12,8 +12,9 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::get_bool;
 use crate::desk::error::Problems;
-use crate::desk::time::{from_micros, now_micros};
-use crate::desk::{Actor, Desk, DeskError};
+use crate::desk::stored;
+use crate::desk::time::now_micros;
+use crate::desk::{Actor, AgentRole, Desk, DeskError};
 
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,10 +94,10 @@ fn token_from_row(row: &AnyRow) -> Result<TokenInfo, sqlx::Error> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         prefix: row.try_get("prefix")?,
-        role: TokenRole::parse(&role).unwrap_or(TokenRole::Integration),
+        role: stored::parse("role", &role, TokenRole::parse, "a token role")?,
         user: row.try_get("user_login")?,
-        created_at: from_micros(row.try_get("created_at")?),
-        revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(from_micros),
+        created_at: stored::time("created_at", row.try_get("created_at")?)?,
+        revoked_at: stored::time_opt("revoked_at", row.try_get("revoked_at")?)?,
     })
 }
 
@@ -221,26 +222,28 @@ impl Desk {
         }
         let id: i64 = row.try_get("id")?;
         let role: String = row.try_get("role")?;
-        let actor = match TokenRole::parse(&role) {
-            Some(TokenRole::Admin | TokenRole::Agent) => {
+        let role = stored::parse("role", &role, TokenRole::parse, "a token role")?;
+        let actor = match role {
+            TokenRole::Admin | TokenRole::Agent => {
                 let Some(agent_id) = row.try_get::<Option<i64>, _>("agent_id")? else { return Ok(None) };
                 let Some(login) = row.try_get::<Option<String>, _>("agent_login")? else { return Ok(None) };
                 if !get_bool(&row, "agent_valid")? {
                     return Ok(None);
                 }
-                let admin = role == "admin" && row.try_get::<Option<String>, _>("agent_role")?.as_deref() == Some("admin");
+                let agent_role = row.try_get::<Option<String>, _>("agent_role")?;
+                let agent_role = agent_role.map(|r| stored::parse("agent_role", &r, AgentRole::parse, "an agent role")).transpose()?;
+                let admin = role == TokenRole::Admin && agent_role == Some(AgentRole::Admin);
                 let queues = if admin { Default::default() } else { self.agent_permissions(agent_id).await? };
                 Actor::Agent(crate::desk::AgentActor { id: agent_id, login, admin, queues })
             }
-            Some(TokenRole::Customer) => {
+            TokenRole::Customer => {
                 let Some(login) = row.try_get::<Option<String>, _>("customer_login")? else { return Ok(None) };
                 if !get_bool(&row, "customer_valid")? {
                     return Ok(None);
                 }
                 Actor::Customer { login }
             }
-            Some(TokenRole::Integration) => Actor::Integration { name: row.try_get("name")? },
-            None => return Ok(None),
+            TokenRole::Integration => Actor::Integration { name: row.try_get("name")? },
         };
         Ok(Some((id, actor)))
     }
