@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// How often the job worker looks for due jobs when idle, in milliseconds [default: 1000].
     #[arg(long, env = "SWITCHBOARD_JOB_POLL_INTERVAL_MS", value_name = "MS")]
     pub job_poll_interval_ms: Option<u64>,
+    /// How long a node keeps a claimed job before another node may take it over, in
+    /// seconds: the longest the jobs of a node that died wait [default: 300].
+    #[arg(long, env = "SWITCHBOARD_JOB_LEASE_SECS", value_name = "SECS")]
+    pub job_lease_secs: Option<u64>,
     /// Queue for tickets whose creator names none (customers, later mail) [default: Raw].
     #[arg(long, env = "SWITCHBOARD_DEFAULT_QUEUE", value_name = "NAME")]
     pub default_queue: Option<String>,
@@ -71,6 +75,7 @@ struct FileConfig {
     listen: Option<SocketAddr>,
     max_request_bytes: Option<usize>,
     job_poll_interval_ms: Option<u64>,
+    job_lease_secs: Option<u64>,
     default_queue: Option<String>,
     require_signed_plugins: Option<bool>,
 }
@@ -97,6 +102,8 @@ pub struct Config {
     pub max_request_bytes: usize,
     /// Idle poll interval of the job worker.
     pub job_poll_interval_ms: u64,
+    /// Lease of a claimed job in seconds (1 or more).
+    pub job_lease_secs: u64,
     /// Default queue name.
     pub default_queue: String,
     /// Only signed plugins may be installed.
@@ -126,6 +133,10 @@ impl Config {
             return Err(ConfigError("max_request_bytes: must be at least 1024".into()));
         }
         let job_poll_interval_ms = serve.job_poll_interval_ms.or(file.job_poll_interval_ms).unwrap_or(1000).max(10);
+        let job_lease_secs = serve.job_lease_secs.or(file.job_lease_secs).unwrap_or(300);
+        if job_lease_secs == 0 {
+            return Err(ConfigError("job_lease_secs: must be at least 1".into()));
+        }
         Ok(Config {
             data_dir,
             database_url,
@@ -134,6 +145,7 @@ impl Config {
             listen: serve.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             max_request_bytes,
             job_poll_interval_ms,
+            job_lease_secs,
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
             require_signed_plugins: common.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
         })
@@ -155,6 +167,16 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://switchboard-data/switchboard.db");
         assert_eq!(config.sqlite_synchronous, SqliteSync::Full);
+        assert_eq!(config.job_lease_secs, 300);
+    }
+
+    #[test]
+    fn job_lease_of_zero_is_refused() {
+        let serve = ServeArgs { job_lease_secs: Some(0), ..Default::default() };
+        let err = Config::resolve(&CommonArgs::default(), &serve).expect_err("a zero lease would hand every job out twice");
+        assert!(err.0.contains("job_lease_secs"), "{err}");
+        let serve = ServeArgs { job_lease_secs: Some(3), ..Default::default() };
+        assert_eq!(Config::resolve(&CommonArgs::default(), &serve).expect("valid").job_lease_secs, 3);
     }
 
     #[test]

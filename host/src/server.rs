@@ -8,8 +8,6 @@ pub use node::{open_desk, plugin_settings, start, FirstStart, Node, StartError};
 mod listen;
 
 use std::future::Future;
-use std::time::Duration;
-
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::info;
@@ -17,6 +15,7 @@ use tracing::info;
 use crate::api::{self, ApiSettings};
 use crate::desk::Desk;
 use crate::plugin::PluginHost;
+use crate::worker::WorkerSettings;
 
 /// Serves the API on `listener` and runs the job worker until `shutdown`
 /// completes; then answers every request that reached the server (see
@@ -25,12 +24,12 @@ pub async fn run(
     desk: Desk,
     plugins: PluginHost,
     settings: ApiSettings,
-    job_poll_interval: Duration,
+    worker: WorkerSettings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_worker, worker_stop) = watch::channel(false);
-    let worker = tokio::spawn(crate::worker::run(desk.clone(), job_poll_interval, worker_stop));
+    let worker = tokio::spawn(crate::worker::run(desk.clone(), worker, worker_stop));
     let app = api::app(desk.clone(), plugins.clone(), settings);
     let served = listen::serve(listener, app, shutdown).await;
     info!("HTTP server stopped; stopping the job worker");

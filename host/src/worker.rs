@@ -7,24 +7,35 @@
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tracing::{info_span, warn, Instrument};
+use tokio::time::Instant;
+use tracing::{info, info_span, warn, Instrument};
 
 use crate::desk::{Desk, DeskError, Job};
 
-/// How long a claimed job is ours before another worker may take it.
-const LEASE: Duration = Duration::from_secs(300);
 /// Jobs claimed per round.
 const BATCH: i64 = 16;
 
+/// How the worker polls and leases.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// How long to sleep when no job is due.
+    pub poll_interval: Duration,
+    /// How long a claimed job is this worker's before another node may take it
+    /// (the longest a dead node's jobs wait).
+    pub lease: Duration,
+}
+
 /// Runs jobs until `shutdown` turns true; finishes the job in hand first.
-pub async fn run(desk: Desk, poll_interval: Duration, mut shutdown: watch::Receiver<bool>) {
-    let worker = format!("{}-{}", hostname(), std::process::id());
-    let mut last_prune = tokio::time::Instant::now();
+pub async fn run(desk: Desk, settings: WorkerSettings, mut shutdown: watch::Receiver<bool>) {
+    let worker = worker_id();
+    info!(worker = %worker, lease_secs = settings.lease.as_secs_f64(), "job worker started");
+    let mut last_prune = Instant::now();
     loop {
         if *shutdown.borrow() {
             return;
         }
-        let jobs = match desk.job_claim(&worker, BATCH, LEASE).await {
+        let claimed_at = Instant::now();
+        let jobs = match desk.job_claim(&worker, BATCH, settings.lease).await {
             Ok(jobs) => jobs,
             Err(err) => {
                 warn!(error = %err, "could not claim jobs");
@@ -33,6 +44,12 @@ pub async fn run(desk: Desk, poll_interval: Duration, mut shutdown: watch::Recei
         };
         let idle = jobs.is_empty();
         for job in jobs {
+            // The batch shares one lease: a job whose lease ran out while the
+            // ones before it ran may already be another node's; leave it.
+            if claimed_at.elapsed() >= settings.lease {
+                warn!(id = job.id, "lease ran out before the job started; leaving it to the next claim");
+                continue;
+            }
             let span = info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
             async {
                 let outcome = run_one(&desk, &job).await;
@@ -51,14 +68,14 @@ pub async fn run(desk: Desk, poll_interval: Duration, mut shutdown: watch::Recei
             .await;
         }
         if last_prune.elapsed() > Duration::from_secs(3600) {
-            last_prune = tokio::time::Instant::now();
+            last_prune = Instant::now();
             if let Err(err) = desk.job_prune(Duration::from_secs(7 * 24 * 3600)).await {
                 warn!(error = %err, "could not prune finished jobs");
             }
         }
         if idle {
             tokio::select! {
-                _ = tokio::time::sleep(poll_interval) => {}
+                _ = tokio::time::sleep(settings.poll_interval) => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -73,6 +90,23 @@ async fn run_one(desk: &Desk, job: &Job) -> Result<(), DeskError> {
     }
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_else(|_| "node".into())
+/// This process's name in `jobs.locked_by`: host, process id and a random
+/// part, so two nodes never share one (containers often all run as pid 1,
+/// and a restarted node must not pass for the one that died).
+fn worker_id() -> String {
+    let hostname = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let hostname = if hostname.is_empty() { "node".to_string() } else { hostname };
+    format!("{hostname}-{}-{:08x}", std::process::id(), rand::random::<u32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::worker_id;
+
+    #[test]
+    fn worker_ids_differ_within_one_process() {
+        let (a, b) = (worker_id(), worker_id());
+        assert_ne!(a, b, "two workers in one process (or two pid-1 containers) get distinct ids");
+        assert!(a.contains(&format!("-{}-", std::process::id())), "{a} names the process");
+    }
 }

@@ -270,6 +270,39 @@ async fn a_pending_job_run_twice_acts_once() {
     .await;
 }
 
+#[tokio::test]
+async fn a_job_names_its_worker_and_a_late_worker_changes_nothing() {
+    each_backend(|db| async move {
+        let desk = &db.desk;
+        let id = desk
+            .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 2 }, run_at: None, max_attempts: Some(3) })
+            .await
+            .expect("enqueue");
+        let first = desk.job_claim("node-a", 10, Duration::from_millis(1)).await.expect("claim");
+        assert_eq!(first.iter().map(|j| (j.id, j.worker.as_deref())).collect::<Vec<_>>(), vec![(id, Some("node-a"))]);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let second = desk.job_claim("node-b", 10, Duration::from_secs(60)).await.expect("claim");
+        assert_eq!(second.len(), 1, "{}: the expired lease goes to node-b", db.name);
+        desk.job_complete(id, "node-b").await.expect("complete");
+        // node-a, whose lease ran out, reports late: neither its success nor its failure counts.
+        desk.job_complete(id, "node-a").await.expect("late complete");
+        desk.job_fail(&first[0], "node-a", "late failure").await.expect("late fail");
+        let job = desk.job_list(&Actor::System, None, 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
+        assert_eq!(
+            (job.status, job.attempts, job.worker.as_deref(), job.last_error.as_deref()),
+            (JobStatus::Done, 2, Some("node-b"), None),
+            "{}: a done job keeps the worker that ran it, and a late worker cannot undo it",
+            db.name
+        );
+        // Failing it again once done changes nothing either, even by the worker that ran it.
+        desk.job_fail(&second[0], "node-b", "after done").await.expect("fail after done");
+        let job = desk.job_list(&Actor::System, None, 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
+        assert_eq!(job.status, JobStatus::Done, "{}: a finished job stays finished", db.name);
+        db
+    })
+    .await;
+}
+
 #[test]
 fn test_database_urls_keep_their_parameters() {
     assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/x", "y"), "postgres://postgres@127.0.0.1:5432/y");

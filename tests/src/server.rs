@@ -86,6 +86,24 @@ impl Server {
         node
     }
 
+    /// Starts two nodes on one fresh database at the same moment (both
+    /// processes spawned before either is healthy), as a cluster brought up
+    /// at once starts. Both get `options`; the admin token is the one the
+    /// node that seeded the database printed. Drop the second before the first.
+    pub async fn start_pair(backend: Backend, options: ServerOptions) -> (Server, Server) {
+        let mut first = Server::prepare(backend.clone(), options.clone(), None);
+        let url = match first.database_url() {
+            Some(url) => url.to_string(),
+            None => format!("sqlite://{}", first.sqlite_path().display()),
+        };
+        let mut second = Server::prepare(backend, options, Some(url));
+        tokio::join!(first.spawn_and_wait(), second.spawn_and_wait());
+        let token = first.admin_token.clone().or_else(|| second.admin_token.clone());
+        first.admin_token = token.clone();
+        second.admin_token = token;
+        (first, second)
+    }
+
     /// A fresh data directory (and, for PostgreSQL, database, unless the
     /// server is a node on `shared_database`); nothing started yet.
     fn prepare(backend: Backend, options: ServerOptions, shared_database: Option<String>) -> Server {

@@ -34,6 +34,9 @@ pub(crate) struct JobDto {
     run_at: DateTime<Utc>,
     /// Error of the last failed attempt.
     last_error: Option<String>,
+    /// The node's worker that holds the job, or that ran or last failed it
+    /// (`host-pid-random`, as its log says at start).
+    worker: Option<String>,
     /// Arguments.
     #[schema(value_type = Object)]
     payload: serde_json::Value,
@@ -53,6 +56,7 @@ impl From<Job> for JobDto {
             max_attempts: j.max_attempts,
             run_at: j.run_at,
             last_error: j.last_error,
+            worker: j.worker,
             payload: serde_json::from_str(&j.payload).unwrap_or_else(|_| serde_json::Value::String(j.payload.clone())),
             created_at: j.created_at,
             updated_at: j.updated_at,

@@ -11,6 +11,7 @@ use crate::config::{Config, ConfigError};
 use crate::db::{Db, DbError};
 use crate::desk::{Actor, Desk, DeskError, DeskSettings, SecretBox};
 use crate::plugin::{PluginError, PluginHost, PluginHostSettings};
+use crate::worker::WorkerSettings;
 
 /// Why a node could not start, each saying what to do.
 #[derive(Debug, thiserror::Error)]
@@ -100,8 +101,11 @@ impl Node {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
         let settings = ApiSettings { max_request_bytes: self.config.max_request_bytes };
-        let poll = std::time::Duration::from_millis(self.config.job_poll_interval_ms);
-        super::run(self.desk, self.plugins, settings, poll, listener, shutdown).await?;
+        let worker = WorkerSettings {
+            poll_interval: std::time::Duration::from_millis(self.config.job_poll_interval_ms),
+            lease: std::time::Duration::from_secs(self.config.job_lease_secs),
+        };
+        super::run(self.desk, self.plugins, settings, worker, listener, shutdown).await?;
         Ok(())
     }
 }

@@ -115,13 +115,16 @@ pub struct Job {
     pub run_at: DateTime<Utc>,
     /// Error of the last failed attempt.
     pub last_error: Option<String>,
+    /// The worker (node) that holds the lease, or that finished or last
+    /// failed the job: which node ran what, for operators.
+    pub worker: Option<String>,
     /// Enqueued at.
     pub created_at: DateTime<Utc>,
     /// Last status change.
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, last_error, created_at, updated_at";
+const COLUMNS: &str = "id, kind, payload, status, attempts, max_attempts, run_at, last_error, locked_by, created_at, updated_at";
 
 fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
@@ -137,6 +140,7 @@ fn job_from_row(row: &AnyRow) -> Result<Job, sqlx::Error> {
         max_attempts: row.try_get("max_attempts")?,
         run_at: stored::time("run_at", row.try_get("run_at")?)?,
         last_error: row.try_get("last_error")?,
+        worker: row.try_get("locked_by")?,
         created_at: stored::time("created_at", row.try_get("created_at")?)?,
         updated_at: stored::time("updated_at", row.try_get("updated_at")?)?,
     })
@@ -209,10 +213,12 @@ impl Desk {
         Ok(rows.iter().map(job_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Marks a claimed job done.
+    /// Marks a claimed job done, keeping `locked_by` as the worker that ran
+    /// it. Does nothing when `worker` no longer holds the job (its lease ran
+    /// out and another worker claimed it).
     pub async fn job_complete(&self, id: i64, worker: &str) -> Result<(), DeskError> {
         let mut tx = self.db().begin_write().await?;
-        sqlx::query("UPDATE jobs SET status = 'done', locked_by = NULL, locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2 AND locked_by = $3")
+        sqlx::query("UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = $1 WHERE id = $2 AND locked_by = $3 AND status = 'running'")
             .bind(now_micros())
             .bind(id)
             .bind(worker)
@@ -223,13 +229,14 @@ impl Desk {
     }
 
     /// Records a failed attempt: retried after a backoff, or failed for good
-    /// after the last attempt.
+    /// after the last attempt (`locked_by` keeps the worker that failed it).
+    /// Does nothing when `worker` no longer holds the job.
     pub async fn job_fail(&self, job: &Job, worker: &str, error: &str) -> Result<(), DeskError> {
         let now = now_micros();
         let (status, run_at) =
             if job.attempts >= job.max_attempts { ("failed", now) } else { ("queued", now + backoff(job.attempts).as_micros() as i64) };
         let mut tx = self.db().begin_write().await?;
-        sqlx::query("UPDATE jobs SET status = $1, run_at = $2, locked_by = NULL, locked_until = NULL, last_error = $3, updated_at = $4 WHERE id = $5 AND locked_by = $6")
+        sqlx::query("UPDATE jobs SET status = $1, run_at = $2, locked_until = NULL, last_error = $3, updated_at = $4 WHERE id = $5 AND locked_by = $6 AND status = 'running'")
             .bind(status)
             .bind(run_at)
             .bind(error)
