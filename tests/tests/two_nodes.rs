@@ -225,9 +225,12 @@ mod scenarios {
         let options = node_options(&["--job-lease-secs", &lease]);
         let mut a = Server::start_with(backend, options.clone()).await;
         let a_worker = worker_of(&a).await;
+        // One due time for all ten, so A claims them in one batch (it then
+        // blocks on the first, and would claim no second batch).
+        let due = rfc3339_from_now(3);
         let mut ids = Vec::new();
         for i in 0..10 {
-            let extra = json!({"state": "pending auto close+", "pending_until": rfc3339_from_now(2)});
+            let extra = json!({"state": "pending auto close+", "pending_until": due});
             ids.push(id_of(&a.create_ticket(&format!("Leased {i}"), extra).await));
         }
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
@@ -282,7 +285,11 @@ mod scenarios {
         let acked = acked.lock().expect("acked list").clone();
         for (number, title) in &acked {
             let t = b.admin_get(&format!("/api/v1/tickets/by-number/{number}")).await;
-            assert_eq!(t.expect(200)["title"], title.as_str(), "ticket {number}, acknowledged by the killed node, reads back through the other");
+            assert_eq!(
+                t.expect(200)["title"],
+                title.as_str(),
+                "ticket {number}, acknowledged by the killed node, reads back through the other"
+            );
         }
         let numbers: HashSet<&String> = acked.iter().map(|(n, _)| n).collect();
         assert_eq!(numbers.len(), acked.len(), "acknowledged creates shared a number");

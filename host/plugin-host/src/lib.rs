@@ -109,7 +109,8 @@ pub(crate) struct Loaded {
     pub(crate) manifest: Manifest,
     pub(crate) sha256: String,
     pub(crate) prepared: Prepared,
-    /// Registry row's change time when loaded (config, enable, activate).
+    /// Registry row's change time when loaded (config, enable, activate); the
+    /// entry is stale once the row's time differs, earlier or later.
     pub(crate) stamp: chrono::DateTime<chrono::Utc>,
     pub(crate) enabled: bool,
     pub(crate) suspended: Option<String>,
@@ -308,7 +309,13 @@ impl PluginHost {
         }
         let summary = desk.plugin_get(&Actor::System, name).await?;
         if let Some(hit) = cached {
-            if hit.sha256 == summary.sha256 && hit.stamp >= summary.changed_at && hit.enabled == summary.enabled {
+            // Any other change time is a change: nodes' clocks disagree, so a
+            // newer change may carry an older time than the one loaded here.
+            let unchanged = hit.sha256 == summary.sha256
+                && hit.stamp == summary.changed_at
+                && hit.enabled == summary.enabled
+                && hit.suspended == summary.suspended_reason;
+            if unchanged {
                 if let Ok(mut checked) = hit.checked.lock() {
                     *checked = std::time::Instant::now();
                 }

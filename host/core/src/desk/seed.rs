@@ -2,6 +2,7 @@
 
 use sqlx::Any;
 
+use crate::db::Backend;
 use crate::desk::time::now_micros;
 use crate::desk::tokens::{insert_token, TokenRole};
 use crate::desk::{Desk, DeskError};
@@ -33,6 +34,9 @@ const STATES: [(&str, &str); 9] = [
 
 const PRIORITIES: [&str; 5] = ["1 very low", "2 low", "3 normal", "4 high", "5 very high"];
 
+/// The PostgreSQL advisory lock key that first-start seeding holds ("sbseed").
+const SEED_LOCK: i64 = 0x7362_7365_6564;
+
 const TYPES: [&str; 4] = ["Unclassified", "Incident", "Problem", "Service Request"];
 
 impl Desk {
@@ -41,6 +45,12 @@ impl Desk {
     pub async fn bootstrap(&self) -> Result<Bootstrap, DeskError> {
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
+        // Nodes started together on an empty PostgreSQL database: one seeds it,
+        // the others wait here and then find it seeded (on SQLite, BEGIN
+        // IMMEDIATE already lets one writer in at a time).
+        if self.db().backend() == Backend::Postgres {
+            sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS seeding").bind(SEED_LOCK).execute(&mut *conn).await?;
+        }
         let agents: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM agents").fetch_one(&mut *conn).await?;
         if agents > 0 {
             return Ok(Bootstrap { admin_token: None });
