@@ -86,13 +86,10 @@ async fn both_migration_trees_define_the_same_tables_and_columns() {
                 for column in s.keys().chain(p.keys()).collect::<std::collections::BTreeSet<_>>() {
                     match (s.get(column), p.get(column)) {
                         (Some(a), Some(b)) if a == b => {}
-                        (Some(a), Some(b)) => {
-                            differences.push(format!("{table}.{column}: nullable on SQLite {a}, on PostgreSQL {b}"))
+                        (Some(a), Some(b)) => differences.push(format!("{table}.{column}: nullable on SQLite {a}, on PostgreSQL {b}")),
+                        (a, _) => {
+                            differences.push(format!("{table}.{column}: only on {}", if a.is_some() { "SQLite" } else { "PostgreSQL" }))
                         }
-                        (a, _) => differences.push(format!(
-                            "{table}.{column}: only on {}",
-                            if a.is_some() { "SQLite" } else { "PostgreSQL" }
-                        )),
                     }
                 }
             }
