@@ -24,11 +24,13 @@ mod search;
 mod secrets;
 mod seed;
 mod stored;
+mod system;
 mod ticket_number;
 mod ticket_write;
 mod tickets;
 mod time;
 mod tokens;
+mod trigger;
 
 use std::sync::Arc;
 
@@ -49,9 +51,11 @@ pub use plugins::{HttpAuditRecord, InvocationRecord, NewPluginVersion, PluginCon
 pub use search::{SortKey, TicketPage, TicketQuery};
 pub use secrets::SecretBox;
 pub use seed::Bootstrap;
+pub use system::SystemDesk;
 pub use tickets::{CreatedTicket, NewTicket, Ref, Ticket, TicketUpdate};
 pub use time::{from_micros, now_micros, to_micros};
 pub use tokens::{NewToken, TokenInfo, TokenRole};
+pub use trigger::Trigger;
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
