@@ -15,14 +15,14 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::api::{self, ApiSettings};
-use crate::desk::Desk;
+use crate::desk::SystemDesk;
 use crate::plugin::PluginHost;
 
 /// Serves the API on `listener` and runs the job worker until `shutdown`
 /// completes; then answers every request that reached the server (see
 /// `listen`), finishes the job in hand, and closes the database.
 pub async fn run(
-    desk: Desk,
+    desk: SystemDesk,
     plugins: PluginHost,
     settings: ApiSettings,
     job_poll_interval: Duration,
@@ -31,7 +31,7 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop_worker, worker_stop) = watch::channel(false);
     let worker = tokio::spawn(crate::worker::run(desk.clone(), job_poll_interval, worker_stop));
-    let app = api::app(desk.clone(), plugins.clone(), settings);
+    let app = api::app(desk.desk().clone(), plugins.clone(), settings);
     let served = listen::serve(listener, app, shutdown).await;
     info!("HTTP server stopped; stopping the job worker");
     let _ = stop_worker.send(true);

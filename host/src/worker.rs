@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info_span, warn, Instrument};
 
-use crate::desk::{Desk, DeskError, Job};
+use crate::desk::{DeskError, Job, SystemDesk};
 
 /// How long a claimed job is ours before another worker may take it.
 const LEASE: Duration = Duration::from_secs(300);
@@ -17,7 +17,7 @@ const LEASE: Duration = Duration::from_secs(300);
 const BATCH: i64 = 16;
 
 /// Runs jobs until `shutdown` turns true; finishes the job in hand first.
-pub async fn run(desk: Desk, poll_interval: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(desk: SystemDesk, poll_interval: Duration, mut shutdown: watch::Receiver<bool>) {
     let worker = format!("{}-{}", hostname(), std::process::id());
     let mut last_prune = tokio::time::Instant::now();
     loop {
@@ -65,7 +65,7 @@ pub async fn run(desk: Desk, poll_interval: Duration, mut shutdown: watch::Recei
     }
 }
 
-async fn run_one(desk: &Desk, job: &Job) -> Result<(), DeskError> {
+async fn run_one(desk: &SystemDesk, job: &Job) -> Result<(), DeskError> {
     match &job.task {
         Ok(task) => desk.job_run(task).await,
         // Retried like any failure: a newer node sharing the database may run it.

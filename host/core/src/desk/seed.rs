@@ -4,7 +4,7 @@ use sqlx::Any;
 
 use crate::desk::time::now_micros;
 use crate::desk::tokens::{insert_token, TokenRole};
-use crate::desk::{Desk, DeskError};
+use crate::desk::{DeskError, SystemDesk};
 
 /// What the first start created.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ const PRIORITIES: [&str; 5] = ["1 very low", "2 low", "3 normal", "4 high", "5 v
 
 const TYPES: [&str; 4] = ["Unclassified", "Incident", "Problem", "Service Request"];
 
-impl Desk {
+impl SystemDesk {
     /// Fills an empty database with defaults, the `admin` agent and a one-time
     /// admin token. Does nothing on a database that already has agents.
     pub async fn bootstrap(&self) -> Result<Bootstrap, DeskError> {
