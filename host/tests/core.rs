@@ -185,7 +185,10 @@ async fn failing_jobs_back_off_then_fail_visibly() {
             .expect("enqueue");
         let claimed = db.system.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(claimed.len(), 1);
-        assert!(db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "a claimed job is not claimed twice");
+        assert!(
+            db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim").is_empty(),
+            "a claimed job is not claimed twice"
+        );
         db.system.job_fail(&claimed[0], "w1", "boom").await.expect("fail");
         let jobs = desk.job_list(&Actor::System, None, 10).await.expect("list");
         let job = jobs.iter().find(|j| j.id == id).expect("job");

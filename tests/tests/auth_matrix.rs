@@ -118,8 +118,9 @@ fn expected(access: Access, role: Role) -> Expect {
         },
         Role::Customer => match access {
             Public | TicketList | TicketRead => Code(200),
-            CatalogueRead | CatalogueWrite(_) | AdminOnly(_) | AdminUpload | TicketWrite(_) | AgentRead | PluginRun(_)
-            | PluginRunAdmin => Code(403),
+            CatalogueRead | CatalogueWrite(_) | AdminOnly(_) | AdminUpload | TicketWrite(_) | AgentRead | PluginRun(_) | PluginRunAdmin => {
+                Code(403)
+            }
             TicketCreate => Code(201),
             ArticleWrite(c) => Code(c),
         },
@@ -277,7 +278,8 @@ async fn route_matrix(backend: Backend) {
             let fresh_patch = id_of(&server.admin_post(cat.path, &(cat.create)(&format!("{suffix}p"))).await.expect(201));
             let fresh_delete = id_of(&server.admin_post(cat.path, &(cat.create)(&format!("{suffix}d"))).await.expect(201));
             cases.push(case(Method::GET, cat.path, None, Access::CatalogueRead));
-            cases.push(case(Method::POST, cat.path, Some((cat.create)(&format!("{suffix}n"))), Access::CatalogueWrite(201)).probe(cat.path));
+            cases
+                .push(case(Method::POST, cat.path, Some((cat.create)(&format!("{suffix}n"))), Access::CatalogueWrite(201)).probe(cat.path));
             cases.push(case(Method::GET, format!("{}/{}", cat.path, read_ids[ci]), None, Access::CatalogueRead));
             let (patched, deleted) = (format!("{}/{fresh_patch}", cat.path), format!("{}/{fresh_delete}", cat.path));
             cases.push(case(Method::PATCH, patched.clone(), Some(cat.patch.clone()), Access::CatalogueWrite(200)).probe(patched));
@@ -291,15 +293,17 @@ async fn route_matrix(backend: Backend) {
         let merge_source = id_of(&customer_ticket(&server, &format!("merge source {ri}")).await);
 
         let t = format!("/api/v1/tickets/{tid}");
-        cases.push(case(
-            Method::POST,
-            "/api/v1/tickets",
-            Some(json!({"title": format!("created by role {ri}"), "queue": "Raw",
+        cases.push(
+            case(
+                Method::POST,
+                "/api/v1/tickets",
+                Some(json!({"title": format!("created by role {ri}"), "queue": "Raw",
                         "customer_user": Actors::CUSTOMER_LOGIN,
                         "article": {"subject": "hi", "body": "created in the matrix"}})),
-            Access::TicketCreate,
-        )
-        .probe("/api/v1/tickets?limit=500"));
+                Access::TicketCreate,
+            )
+            .probe("/api/v1/tickets?limit=500"),
+        );
         cases.push(case(Method::GET, "/api/v1/tickets", None, Access::TicketList));
         cases.push(case(Method::GET, t.clone(), None, Access::TicketRead));
         cases.push(case(Method::GET, format!("/api/v1/tickets/by-number/{number}"), None, Access::TicketRead));
@@ -308,35 +312,32 @@ async fn route_matrix(backend: Backend) {
                 .probe(t.clone())
                 .probe(format!("{t}/history")),
         );
-        cases.push(case(
-            Method::POST,
-            format!("{t}/articles"),
-            Some(json!({"subject": "reply", "body": format!("reply from role {ri}")})),
-            Access::ArticleWrite(201),
-        )
-        .probe(format!("{t}/articles")));
+        cases.push(
+            case(
+                Method::POST,
+                format!("{t}/articles"),
+                Some(json!({"subject": "reply", "body": format!("reply from role {ri}")})),
+                Access::ArticleWrite(201),
+            )
+            .probe(format!("{t}/articles")),
+        );
         cases.push(case(Method::GET, format!("{t}/articles"), None, Access::TicketRead));
         cases.push(case(Method::GET, format!("{t}/articles/{article_id}"), None, Access::TicketRead));
         cases.push(case(Method::GET, format!("{t}/articles/{article_id}/attachments/{attachment_id}"), None, Access::TicketRead));
-        cases.push(case(
-            Method::POST,
-            format!("{t}/links"),
-            Some(json!({"target": link_target, "kind": "related"})),
-            Access::TicketWrite(201),
-        )
-        .probe(format!("{t}/links")));
+        cases.push(
+            case(Method::POST, format!("{t}/links"), Some(json!({"target": link_target, "kind": "related"})), Access::TicketWrite(201))
+                .probe(format!("{t}/links")),
+        );
         cases.push(case(Method::GET, format!("{t}/links"), None, Access::AgentRead));
         cases.push(
-            case(Method::DELETE, format!("{t}/links/{unlink_target}?kind=related"), None, Access::TicketWrite(204)).probe(format!("{t}/links")),
+            case(Method::DELETE, format!("{t}/links/{unlink_target}?kind=related"), None, Access::TicketWrite(204))
+                .probe(format!("{t}/links")),
         );
-        cases.push(case(
-            Method::POST,
-            format!("/api/v1/tickets/{merge_source}/merge"),
-            Some(json!({"into": tid})),
-            Access::TicketWrite(200),
-        )
-        .probe(format!("/api/v1/tickets/{merge_source}"))
-        .probe(t.clone()));
+        cases.push(
+            case(Method::POST, format!("/api/v1/tickets/{merge_source}/merge"), Some(json!({"into": tid})), Access::TicketWrite(200))
+                .probe(format!("/api/v1/tickets/{merge_source}"))
+                .probe(t.clone()),
+        );
         cases.push(case(Method::GET, format!("{t}/history"), None, Access::AgentRead));
         cases.push(case(Method::GET, "/api/v1/jobs", None, Access::AdminOnly(200)));
         // Tokens: a fresh one to revoke per role.
@@ -344,8 +345,13 @@ async fn route_matrix(backend: Backend) {
         server.admin_post("/api/v1/tokens", &json!({"name": revoke, "role": "integration"})).await.expect(201);
         cases.push(case(Method::GET, "/api/v1/tokens", None, Access::AdminOnly(200)));
         cases.push(
-            case(Method::POST, "/api/v1/tokens", Some(json!({"name": format!("matrix-new-{ri}"), "role": "integration"})), Access::AdminOnly(201))
-                .probe("/api/v1/tokens"),
+            case(
+                Method::POST,
+                "/api/v1/tokens",
+                Some(json!({"name": format!("matrix-new-{ri}"), "role": "integration"})),
+                Access::AdminOnly(201),
+            )
+            .probe("/api/v1/tokens"),
         );
         cases.push(case(Method::DELETE, format!("/api/v1/tokens/{revoke}"), None, Access::AdminOnly(204)).probe("/api/v1/tokens"));
         cases.extend(plugin_cases(&fixture, role == Role::Admin));
@@ -386,4 +392,3 @@ async fn route_matrix(backend: Backend) {
 
     assert!(failures.is_empty(), "{} of {checked} route×role checks failed:\n{}", failures.len(), failures.join("\n"));
 }
-

@@ -73,7 +73,10 @@ async fn bundled_plugins_apply_and_metrics(backend: Backend) {
         changes.contains(&json!({"kind": "queue", "value": "Hardware"})) && changes.contains(&json!({"kind": "priority", "value": 4})),
         "changes are snake_case JSON tagged by kind: {dry}"
     );
-    assert!(changes.iter().any(|c| c["kind"] == "add_note" && c["subject"] == "Routed by keyword" && c["visible_for_customer"] == false), "{dry}");
+    assert!(
+        changes.iter().any(|c| c["kind"] == "add_note" && c["subject"] == "Routed by keyword" && c["visible_for_customer"] == false),
+        "{dry}"
+    );
     let t = server.admin_get(&ticket_path).await.expect(200);
     assert_eq!((t["queue"].as_str(), t["priority"].as_i64()), (Some("Raw"), Some(3)), "test mode changed the ticket: {t}");
     assert_eq!(server.admin_get(&format!("{ticket_path}/history")).await.items().len(), history_before, "test mode wrote history");

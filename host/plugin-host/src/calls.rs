@@ -15,8 +15,8 @@ use crate::convert::{article_to_wit, changes_to_update, ticket_to_wit};
 use crate::invoke::{classify, finish, new_store, Failure, Report};
 use crate::manifest::World;
 use crate::state::TicketScope;
-use crate::{Loaded, PluginError, PluginHost, Prepared};
 use crate::PluginChange;
+use crate::{Loaded, PluginError, PluginHost, Prepared};
 use switchboard_core::desk::{Actor, DeskError, Ticket, Trigger};
 
 /// The input of one call.

@@ -94,11 +94,9 @@ impl From<&TicketChange> for PluginChange {
             TicketChange::CustomerCompany(v) => PluginChange::CustomerCompany { value: v.clone() },
             TicketChange::PendingUntil(v) => PluginChange::PendingUntil { value: v.clone() },
             TicketChange::DynamicField(f) => PluginChange::DynamicField { name: f.name.clone(), values: f.values.clone() },
-            TicketChange::AddNote(n) => PluginChange::AddNote {
-                subject: n.subject.clone(),
-                body: n.body.clone(),
-                visible_for_customer: n.visible_for_customer,
-            },
+            TicketChange::AddNote(n) => {
+                PluginChange::AddNote { subject: n.subject.clone(), body: n.body.clone(), visible_for_customer: n.visible_for_customer }
+            }
         }
     }
 }

@@ -199,20 +199,21 @@ mod tests {
         let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()), SqliteSync::Normal).await.expect("db");
         db.migrate().await.expect("migrate");
         let desk = SystemDesk::new(db, DeskSettings::default());
-        desk.desk().plugin_install(
-            &Actor::System,
-            NewPluginVersion {
-                name: "kv-probe".into(),
-                version: "0.1.0".into(),
-                sha256: "00".into(),
-                world: "postmaster-filter".into(),
-                manifest: MANIFEST.into(),
-                component: vec![0],
-                signed_by: None,
-            },
-        )
-        .await
-        .expect("registry row");
+        desk.desk()
+            .plugin_install(
+                &Actor::System,
+                NewPluginVersion {
+                    name: "kv-probe".into(),
+                    version: "0.1.0".into(),
+                    sha256: "00".into(),
+                    world: "postmaster-filter".into(),
+                    manifest: MANIFEST.into(),
+                    component: vec![0],
+                    signed_by: None,
+                },
+            )
+            .await
+            .expect("registry row");
         desk
     }
 

@@ -97,9 +97,8 @@ pub(crate) async fn plugin_rights(backend: Backend) {
     // agent_rw may read Hardware but not write it.
     let agents = server.admin_get("/api/v1/agents").await.items();
     let rw_id = id_of(agents.iter().find(|x| x["login"] == "agent_rw").expect("agent_rw"));
-    let grants = |hardware: &str| {
-        json!({"permissions": [{"queue": "Raw", "permission": "rw"}, {"queue": "Hardware", "permission": hardware}]})
-    };
+    let grants =
+        |hardware: &str| json!({"permissions": [{"queue": "Raw", "permission": "rw"}, {"queue": "Hardware", "permission": hardware}]});
     server.admin_patch(&format!("/api/v1/agents/{rw_id}"), &grants("ro")).await.expect(200);
     let id = id_of(&customer_ticket(&server, "Printer out of toner").await);
 

@@ -269,11 +269,12 @@ impl Desk {
     /// Looks up what `actor` may do with ticket `id`.
     pub(crate) async fn ticket_access(&self, conn: &mut AnyConnection, actor: &Actor, id: i64) -> Result<TicketAccess, DeskError> {
         actor.require_not_integration()?;
-        let row = sqlx::query("SELECT t.queue_id, t.customer_user, q.name FROM tickets t JOIN queues q ON q.id = t.queue_id WHERE t.id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        let row =
+            sqlx::query("SELECT t.queue_id, t.customer_user, q.name FROM tickets t JOIN queues q ON q.id = t.queue_id WHERE t.id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
         let queue_id: i64 = row.try_get(0)?;
         let customer_user: Option<String> = row.try_get(1)?;
         let queue: String = row.try_get(2)?;

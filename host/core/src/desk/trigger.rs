@@ -159,7 +159,13 @@ mod tests {
         assert_eq!(run.queue_permission(2), Some(QueuePermission::Ro));
         assert_eq!(run.queue_permission(3), None, "no rights the caller lacks");
         assert!(!run.is_admin());
-        assert_eq!(run.readable_queues().map(|mut q| { q.sort(); q }), Some(vec![1, 2]));
+        assert_eq!(
+            run.readable_queues().map(|mut q| {
+                q.sort();
+                q
+            }),
+            Some(vec![1, 2])
+        );
         assert_eq!(run.label(), "plugin:router@1.0.0 by agent:alice (apply)");
     }
 
