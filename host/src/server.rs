@@ -37,7 +37,7 @@ pub async fn run(
     let _ = stop_worker.send(true);
     let _ = worker.await;
     plugins.flush().await;
-    desk.desk().db().close().await;
+    desk.desk().close().await;
     served
 }
 

@@ -28,7 +28,7 @@ pub(crate) struct TestDb {
 impl TestDb {
     /// Drops the PostgreSQL database, if any.
     pub(crate) async fn cleanup(self) {
-        self.desk.db().close().await;
+        self.desk.close().await;
         if let Some((admin_url, name)) = self.pg {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
                 let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;

@@ -107,7 +107,7 @@ async fn a_plugin_has_no_more_rights_than_whoever_set_it_off() {
         unchanged(&before, &snapshot(&db, id).await, "a refused move (its note must not be added either)");
 
         // Parameters may not override what the admin configured.
-        refused(apply(&host, &alice, Trigger::Apply, id, &[("rules", "printer=>Junk:1")]).await, "params.rules", &db.name);
+        refused(apply(&host, &alice, Trigger::Apply, id, &[("rules", "printer=>Junk:1")]).await, "params.rules", db.name);
         unchanged(&before, &snapshot(&db, id).await, "a refused parameter");
 
         // Customers, integrations, and agents claiming a system trigger run nothing.
