@@ -5,10 +5,10 @@
 //! plugin …` commands against the same storage, signed installs, and the
 //! author tools that need no server (`plugin run`, `plugin new`).
 
-#[path = "plugins/support.rs"]
-mod support;
 #[path = "plugins/manifest_search.rs"]
 mod manifest_search;
+#[path = "plugins/support.rs"]
+mod support;
 
 use std::time::Duration;
 

@@ -56,7 +56,13 @@ fn refused(result: Result<switchboard::plugin::ScriptRun, PluginError>, needle: 
     }
 }
 
-async fn apply(host: &PluginHost, who: &Actor, trigger: Trigger, id: i64, params: &[(&str, &str)]) -> Result<switchboard::plugin::ScriptRun, PluginError> {
+async fn apply(
+    host: &PluginHost,
+    who: &Actor,
+    trigger: Trigger,
+    id: i64,
+    params: &[(&str, &str)],
+) -> Result<switchboard::plugin::ScriptRun, PluginError> {
     let params = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     host.apply_to_ticket(who, trigger, "keyword-router", id, params).await
 }

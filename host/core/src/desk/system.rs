@@ -31,7 +31,9 @@ impl SystemDesk {
         &self.desk
     }
 
-    pub(crate) fn db(&self) -> &Db {
+    /// The database itself: for start-up, shutdown and tests that inspect or
+    /// damage stored rows; never handed to an adapter.
+    pub fn db(&self) -> &Db {
         self.desk.db()
     }
 
