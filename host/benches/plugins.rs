@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use switchboard::db::{Db, SqliteSync};
-use switchboard::desk::{Actor, Desk, DeskSettings};
+use switchboard::desk::{Actor, DeskSettings, SystemDesk};
 use switchboard::plugin::wit::{mail_from_bytes, Mail};
 use switchboard::plugin::{PluginHost, PluginHostSettings};
 
@@ -64,10 +64,10 @@ fn component(name: &str) -> Option<(Vec<u8>, String)> {
     Some((std::fs::read(wasm).ok()?, std::fs::read_to_string(manifest).ok()?))
 }
 
-async fn open_desk(dir: &std::path::Path) -> Desk {
+async fn open_desk(dir: &std::path::Path) -> SystemDesk {
     let db = Db::connect(&format!("sqlite://{}", dir.join("bench.db").display()), SqliteSync::Normal).await.expect("db");
     db.migrate().await.expect("migrate");
-    let desk = Desk::new(db, DeskSettings::default());
+    let desk = SystemDesk::new(db, DeskSettings::default());
     desk.bootstrap().await.expect("bootstrap");
     desk
 }

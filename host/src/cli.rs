@@ -3,7 +3,7 @@
 mod plugin;
 
 use crate::config::{CommonArgs, Config, ConfigError, ServeArgs};
-use crate::desk::{Actor, Desk, DeskError, NewToken};
+use crate::desk::{Actor, Desk, DeskError, NewToken, SystemDesk};
 use crate::server::{self, StartError};
 use clap::{Parser, Subcommand};
 
@@ -101,21 +101,21 @@ impl Cli {
             }
             Command::Token(command) => {
                 let config = Config::resolve(&self.common, &ServeArgs::default())?;
-                let desk = open(&config).await?;
-                desk.bootstrap().await?;
-                token_command(&desk, command).await
+                let system = open(&config).await?;
+                system.bootstrap().await?;
+                token_command(system.desk(), command).await
             }
             Command::Plugin(command) => {
                 let config = Config::resolve(&self.common, &ServeArgs::default())?;
                 let local = matches!(command, plugin::PluginCommand::Run { .. } | plugin::PluginCommand::New { .. });
-                let desk = if local { None } else { Some(open(&config).await?) };
-                if let Some(desk) = &desk {
-                    desk.bootstrap().await?;
+                let system = if local { None } else { Some(open(&config).await?) };
+                if let Some(system) = &system {
+                    system.bootstrap().await?;
                 }
                 let cache =
                     if local { std::env::temp_dir().join("switchboard-plugin-cache") } else { config.data_dir.join("plugin-cache") };
-                let host = crate::plugin::PluginHost::new(desk.clone(), server::plugin_settings(&config, cache))?;
-                let result = plugin::run(command, desk, &host).await;
+                let host = crate::plugin::PluginHost::new(system.clone(), server::plugin_settings(&config, cache))?;
+                let result = plugin::run(command, system.as_ref().map(|s| s.desk().clone()), &host).await;
                 host.flush().await;
                 result
             }
@@ -124,7 +124,7 @@ impl Cli {
 }
 
 /// Opens and migrates the database (no server needed).
-async fn open(config: &Config) -> Result<Desk, CliError> {
+async fn open(config: &Config) -> Result<SystemDesk, CliError> {
     Ok(server::open_desk(config).await?)
 }
 

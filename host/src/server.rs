@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use tracing::info;
 
 use crate::api::{self, ApiSettings};
-use crate::desk::Desk;
+use crate::desk::SystemDesk;
 use crate::plugin::PluginHost;
 use crate::worker::WorkerSettings;
 
@@ -21,7 +21,7 @@ use crate::worker::WorkerSettings;
 /// completes; then answers every request that reached the server (see
 /// `listen`), finishes the job in hand, and closes the database.
 pub async fn run(
-    desk: Desk,
+    desk: SystemDesk,
     plugins: PluginHost,
     settings: ApiSettings,
     worker: WorkerSettings,
@@ -30,13 +30,13 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let (stop_worker, worker_stop) = watch::channel(false);
     let worker = tokio::spawn(crate::worker::run(desk.clone(), worker, worker_stop));
-    let app = api::app(desk.clone(), plugins.clone(), settings);
+    let app = api::app(desk.desk().clone(), plugins.clone(), settings);
     let served = listen::serve(listener, app, shutdown).await;
     info!("HTTP server stopped; stopping the job worker");
     let _ = stop_worker.send(true);
     let _ = worker.await;
     plugins.flush().await;
-    desk.db().close().await;
+    desk.desk().close().await;
     served
 }
 

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{info, info_span, warn, Instrument};
 
-use crate::desk::{Desk, DeskError, Job};
+use crate::desk::{DeskError, Job, SystemDesk};
 
 /// Jobs claimed per round.
 const BATCH: i64 = 16;
@@ -26,7 +26,7 @@ pub struct WorkerSettings {
 }
 
 /// Runs jobs until `shutdown` turns true; finishes the job in hand first.
-pub async fn run(desk: Desk, settings: WorkerSettings, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(desk: SystemDesk, settings: WorkerSettings, mut shutdown: watch::Receiver<bool>) {
     let worker = worker_id();
     info!(worker = %worker, lease_secs = settings.lease.as_secs_f64(), "job worker started");
     let mut last_prune = Instant::now();
@@ -82,7 +82,7 @@ pub async fn run(desk: Desk, settings: WorkerSettings, mut shutdown: watch::Rece
     }
 }
 
-async fn run_one(desk: &Desk, job: &Job) -> Result<(), DeskError> {
+async fn run_one(desk: &SystemDesk, job: &Job) -> Result<(), DeskError> {
     match &job.task {
         Ok(task) => desk.job_run(task).await,
         // Retried like any failure: a newer node sharing the database may run it.

@@ -178,30 +178,35 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
 async fn failing_jobs_back_off_then_fail_visibly() {
     each_backend(|db| async move {
         let desk = &db.desk;
-        let id = desk
+        let id = db
+            .system
             .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 0 }, run_at: None, max_attempts: Some(2) })
             .await
             .expect("enqueue");
-        let claimed = desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
+        let claimed = db.system.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(claimed.len(), 1);
-        assert!(desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "a claimed job is not claimed twice");
-        desk.job_fail(&claimed[0], "w1", "boom").await.expect("fail");
+        assert!(
+            db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim").is_empty(),
+            "a claimed job is not claimed twice"
+        );
+        db.system.job_fail(&claimed[0], "w1", "boom").await.expect("fail");
         let jobs = desk.job_list(&Actor::System, None, 10).await.expect("list");
         let job = jobs.iter().find(|j| j.id == id).expect("job");
         assert_eq!(job.status, JobStatus::Queued, "retried");
         assert!(job.run_at > chrono::Utc::now(), "after a backoff");
-        assert!(desk.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "not before the backoff");
+        assert!(db.system.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "not before the backoff");
 
-        let id2 = desk
+        let id2 = db
+            .system
             .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 1 }, run_at: None, max_attempts: Some(1) })
             .await
             .expect("enqueue");
-        let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
+        let first = db.system.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first[0].id, id2);
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let again = desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
+        let again = db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id2], "{}: an expired lease is claimed again", db.name);
-        desk.job_fail(&again[0], "w2", "still broken").await.expect("fail");
+        db.system.job_fail(&again[0], "w2", "still broken").await.expect("fail");
         let failed = desk.job_list(&Actor::System, Some(JobStatus::Failed), 10).await.expect("list");
         assert_eq!(failed[0].last_error.as_deref(), Some("still broken"));
         db
@@ -227,17 +232,17 @@ async fn a_pending_job_run_twice_acts_once() {
 
         // A worker claims the jobs and runs them, then dies before marking them
         // done; its lease runs out and a second worker runs them again.
-        let first = desk.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
+        let first = db.system.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first.len(), 2, "{}: one job per pending ticket", db.name);
         for job in &first {
-            desk.job_run(job.task.as_ref().expect("a known task")).await.expect("first run");
+            db.system.job_run(job.task.as_ref().expect("a known task")).await.expect("first run");
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let again = desk.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
+        let again = db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(again.len(), 2, "{}: the expired lease hands the jobs out again", db.name);
         for job in &again {
-            desk.job_run(job.task.as_ref().expect("a known task")).await.expect("second run");
-            desk.job_complete(job.id, "w2").await.expect("complete");
+            db.system.job_run(job.task.as_ref().expect("a known task")).await.expect("second run");
+            db.system.job_complete(job.id, "w2").await.expect("complete");
         }
 
         let history = desk.history_list(&Actor::System, remind).await.expect("history");
@@ -260,8 +265,8 @@ async fn a_pending_job_run_twice_acts_once() {
         desk.ticket_update(&Actor::System, remind, TicketUpdate { pending_until: Some(Some(later)), ..Default::default() })
             .await
             .expect("new pending time");
-        for job in desk.job_claim("w3", 10, Duration::from_secs(60)).await.expect("claim") {
-            desk.job_run(job.task.as_ref().expect("a known task")).await.expect("run");
+        for job in db.system.job_claim("w3", 10, Duration::from_secs(60)).await.expect("claim") {
+            db.system.job_run(job.task.as_ref().expect("a known task")).await.expect("run");
         }
         let history = desk.history_list(&Actor::System, remind).await.expect("history");
         assert_eq!(history.iter().filter(|h| h.event == HistoryEvent::Reminder).count(), 2, "{}: {history:?}", db.name);
@@ -273,20 +278,20 @@ async fn a_pending_job_run_twice_acts_once() {
 #[tokio::test]
 async fn a_job_names_its_worker_and_a_late_worker_changes_nothing() {
     each_backend(|db| async move {
-        let desk = &db.desk;
-        let id = desk
+        let (desk, system) = (&db.desk, &db.system);
+        let id = system
             .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 2 }, run_at: None, max_attempts: Some(3) })
             .await
             .expect("enqueue");
-        let first = desk.job_claim("node-a", 10, Duration::from_millis(1)).await.expect("claim");
+        let first = system.job_claim("node-a", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first.iter().map(|j| (j.id, j.worker.as_deref())).collect::<Vec<_>>(), vec![(id, Some("node-a"))]);
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let second = desk.job_claim("node-b", 10, Duration::from_secs(60)).await.expect("claim");
+        let second = system.job_claim("node-b", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(second.len(), 1, "{}: the expired lease goes to node-b", db.name);
-        desk.job_complete(id, "node-b").await.expect("complete");
+        system.job_complete(id, "node-b").await.expect("complete");
         // node-a, whose lease ran out, reports late: neither its success nor its failure counts.
-        desk.job_complete(id, "node-a").await.expect("late complete");
-        desk.job_fail(&first[0], "node-a", "late failure").await.expect("late fail");
+        system.job_complete(id, "node-a").await.expect("late complete");
+        system.job_fail(&first[0], "node-a", "late failure").await.expect("late fail");
         let job = desk.job_list(&Actor::System, None, 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
         assert_eq!(
             (job.status, job.attempts, job.worker.as_deref(), job.last_error.as_deref()),
@@ -295,7 +300,7 @@ async fn a_job_names_its_worker_and_a_late_worker_changes_nothing() {
             db.name
         );
         // Failing it again once done changes nothing either, even by the worker that ran it.
-        desk.job_fail(&second[0], "node-b", "after done").await.expect("fail after done");
+        system.job_fail(&second[0], "node-b", "after done").await.expect("fail after done");
         let job = desk.job_list(&Actor::System, None, 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
         assert_eq!(job.status, JobStatus::Done, "{}: a finished job stays finished", db.name);
         db

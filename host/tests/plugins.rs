@@ -1,7 +1,8 @@
 //! Plugins through the real host: the example plugins, install checks and the
 //! precompiled cache, the Python and JavaScript ports, the webhook invoker;
 //! hostile guests and the breaker (`sandbox`), outbound HTTP (`egress`) and
-//! the key-value store (`kv`) in the modules below. Every test runs on each
+//! the key-value store (`kv`), whose rights a plugin acts with (`permissions`)
+//! in the modules below. Every test runs on each
 //! backend.
 
 mod common;
@@ -9,6 +10,8 @@ mod common;
 mod egress;
 #[path = "plugins/kv.rs"]
 mod kv;
+#[path = "plugins/permissions.rs"]
+mod permissions;
 #[path = "plugins/sandbox.rs"]
 mod sandbox;
 #[path = "plugins/support.rs"]
@@ -19,7 +22,7 @@ use std::time::Instant;
 use common::each_backend;
 use serde_json::json;
 use support::*;
-use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, HistoryEvent, NewArticle, NewTicket};
+use switchboard::desk::{Actor, CatalogInput, CatalogKind, DynamicFieldInput, HistoryEvent, NewArticle, NewTicket, Trigger};
 use switchboard::plugin::wit::mail_from_bytes;
 
 pub(crate) const SPAM: &[u8] = b"From: Lucky Winner <promo@bulk.example>\r\nTo: a@x.example, b@x.example, c@x.example, d@x.example, e@x.example, f@x.example, g@x.example, h@x.example, i@x.example, j@x.example, k@x.example\r\nSubject: YOU ARE A WINNER!!! CLAIM YOUR FREE PRIZE NOW\r\nPrecedence: bulk\r\nX-Spam-Flag: YES\r\n\r\nCongratulations winner! Click here to claim your free prize, viagra, lottery, bitcoin.\r\n";
@@ -69,17 +72,17 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
             .await
             .expect("ticket");
         let id = created.ticket.id;
-        let dry = host.apply_to_ticket(&Actor::System, "keyword-router", id, vec![], true).await.expect("test run");
+        let dry = host.apply_to_ticket(&Actor::System, Trigger::Test, "keyword-router", id, vec![]).await.expect("test run");
         assert!(!dry.applied && !dry.changes.is_empty(), "test mode reports changes: {:?}", dry.changes);
         assert_eq!(desk.ticket_get(&Actor::System, id).await.expect("get").queue, "Raw", "test mode changes nothing");
-        let run = host.apply_to_ticket(&Actor::System, "keyword-router", id, vec![], false).await.expect("apply");
+        let run = host.apply_to_ticket(&Actor::System, Trigger::Apply, "keyword-router", id, vec![]).await.expect("apply");
         assert!(run.applied);
         assert_eq!(run.ticket.queue, "Hardware", "{}: routed by keyword", db.name);
         assert_eq!(run.ticket.priority_id, 4);
         let history = desk.history_list(&Actor::System, id).await.expect("history");
         assert!(
-            history.iter().any(|h| h.field.as_deref() == Some("queue") && h.actor == "plugin:keyword-router@0.1.0"),
-            "{}: history names the plugin and version: {history:?}",
+            history.iter().any(|h| h.field.as_deref() == Some("queue") && h.actor == "plugin:keyword-router@0.1.0 by system (apply)"),
+            "{}: history names the plugin, version, who set it off and how: {history:?}",
             db.name
         );
         assert!(history.iter().any(|h| h.event == HistoryEvent::ArticleAdded), "the router leaves a note");
@@ -95,7 +98,7 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
         )
         .await
         .expect("field");
-        let run = host.apply_to_ticket(&Actor::System, "escalation", id, vec![], false).await.expect("escalate");
+        let run = host.apply_to_ticket(&Actor::System, Trigger::Apply, "escalation", id, vec![]).await.expect("escalate");
         assert!(run.applied, "{:?}", run.changes);
         assert_eq!(run.ticket.dynamic_fields.get("Escalated"), Some(&json!(true)));
         assert!(run.ticket.priority_id >= 4);

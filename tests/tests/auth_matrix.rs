@@ -1,13 +1,21 @@
 //! Authorisation matrix: every route of the v1 contract against every kind of
 //! caller (no token, bad token, admin, agents with rw / ro / no permission on
-//! `Raw`, customer, integration), plus the visibility rules agents and
-//! customers depend on (queue permissions, own tickets, customer-visible
-//! articles).
+//! `Raw`, customer, integration); a refused write must leave what it aimed at
+//! unchanged. Plugin runs with the caller's rights are in `plugins`, the
+//! visibility rules agents and customers depend on in `visibility`.
+
+#[path = "auth_matrix/plugins.rs"]
+mod plugins;
+#[path = "auth_matrix/visibility.rs"]
+mod visibility;
 
 use reqwest::Method;
 use switchboard_e2e::{backend_tests, base64, json, Actors, Backend, Resp, Server, Value};
 
-backend_tests!(route_matrix, visibility_rules);
+use plugins::{plugin_cases, plugin_rights, PluginFixture};
+use visibility::visibility_rules;
+
+backend_tests!(route_matrix, visibility_rules, plugin_rights);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Role {
@@ -33,7 +41,7 @@ enum Access {
     CatalogueRead,
     /// Catalogue write: admin only; the admin gets the given code.
     CatalogueWrite(u16),
-    /// Admin-only read (jobs).
+    /// Admin-only route (jobs, tokens, plugin management); the admin gets the given code.
     AdminOnly(u16),
     /// POST /tickets into Raw: admin, agent with rw, customer (own ticket).
     TicketCreate,
@@ -48,6 +56,15 @@ enum Access {
     ArticleWrite(u16),
     /// Agent-only reads (links, history): admin, agents with ro/rw.
     AgentRead,
+    /// A plugin run on the Raw ticket whose changes stay in Raw: admin and
+    /// agent rw get the code; everybody else is refused.
+    PluginRun(u16),
+    /// A plugin run only an admin may make (it moves the ticket to a queue
+    /// agent rw cannot write, or overrides configuration): agents are refused.
+    PluginRunAdmin,
+    /// An admin-only upload the matrix does not complete (multipart): the
+    /// admin gets past authorisation, everybody else is refused.
+    AdminUpload,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -57,6 +74,8 @@ enum Expect {
     Hidden,
     /// Anything but a server error.
     Any,
+    /// Past authorisation: not 401, 403 or a server error.
+    Authorised,
 }
 
 fn expected(access: Access, role: Role) -> Expect {
@@ -76,28 +95,32 @@ fn expected(access: Access, role: Role) -> Expect {
             _ => Code(403),
         },
         Role::Admin => match access {
-            Public | CatalogueRead | TicketList | TicketRead | AgentRead => Code(200),
-            CatalogueWrite(c) | AdminOnly(c) | TicketWrite(c) | ArticleWrite(c) => Code(c),
+            Public | CatalogueRead | TicketList | TicketRead | AgentRead | PluginRunAdmin => Code(200),
+            CatalogueWrite(c) | AdminOnly(c) | TicketWrite(c) | ArticleWrite(c) | PluginRun(c) => Code(c),
             TicketCreate => Code(201),
+            AdminUpload => Authorised,
         },
         Role::AgentRw => match access {
             Public | CatalogueRead | TicketList | TicketRead | AgentRead => Code(200),
-            CatalogueWrite(_) | AdminOnly(_) => Code(403),
-            TicketWrite(c) | ArticleWrite(c) => Code(c),
+            CatalogueWrite(_) | AdminOnly(_) | AdminUpload | PluginRunAdmin => Code(403),
+            TicketWrite(c) | ArticleWrite(c) | PluginRun(c) => Code(c),
             TicketCreate => Code(201),
         },
         Role::AgentRo => match access {
             Public | CatalogueRead | TicketList | TicketRead | AgentRead => Code(200),
-            CatalogueWrite(_) | AdminOnly(_) | TicketWrite(_) | ArticleWrite(_) | TicketCreate => Code(403),
+            CatalogueWrite(_) | AdminOnly(_) | AdminUpload | TicketWrite(_) | ArticleWrite(_) | TicketCreate | PluginRun(_)
+            | PluginRunAdmin => Code(403),
         },
         Role::AgentNone => match access {
             Public | CatalogueRead | TicketList => Code(200),
-            CatalogueWrite(_) | AdminOnly(_) | TicketCreate => Code(403),
-            TicketRead | TicketWrite(_) | ArticleWrite(_) | AgentRead => Hidden,
+            CatalogueWrite(_) | AdminOnly(_) | AdminUpload | TicketCreate => Code(403),
+            TicketRead | TicketWrite(_) | ArticleWrite(_) | AgentRead | PluginRun(_) | PluginRunAdmin => Hidden,
         },
         Role::Customer => match access {
             Public | TicketList | TicketRead => Code(200),
-            CatalogueRead | CatalogueWrite(_) | AdminOnly(_) | TicketWrite(_) | AgentRead => Code(403),
+            CatalogueRead | CatalogueWrite(_) | AdminOnly(_) | AdminUpload | TicketWrite(_) | AgentRead | PluginRun(_) | PluginRunAdmin => {
+                Code(403)
+            }
             TicketCreate => Code(201),
             ArticleWrite(c) => Code(c),
         },
@@ -109,18 +132,40 @@ fn matches(expect: Expect, status: u16) -> bool {
         Expect::Code(c) => status == c,
         Expect::Hidden => status == 403 || status == 404,
         Expect::Any => status < 500,
+        Expect::Authorised => status < 500 && status != 401 && status != 403,
     }
 }
 
-struct Case {
+pub(crate) struct Case {
     method: Method,
     path: String,
     body: Option<Value>,
     access: Access,
+    /// What the write aims at, read by the admin before and after: a refused
+    /// write must leave every one of them exactly as it was.
+    probes: Vec<String>,
 }
 
-fn case(method: Method, path: impl Into<String>, body: Option<Value>, access: Access) -> Case {
-    Case { method, path: path.into(), body, access }
+pub(crate) fn case(method: Method, path: impl Into<String>, body: Option<Value>, access: Access) -> Case {
+    Case { method, path: path.into(), body, access, probes: Vec::new() }
+}
+
+impl Case {
+    /// Adds a resource a refused write must not change.
+    pub(crate) fn probe(mut self, path: impl Into<String>) -> Case {
+        self.probes.push(path.into());
+        self
+    }
+}
+
+/// The admin's view of each probe, as text.
+async fn snapshot(server: &Server, probes: &[String]) -> Vec<String> {
+    let mut seen = Vec::new();
+    for path in probes {
+        let r = server.admin_get(path).await;
+        seen.push(format!("{} {}", r.status, r.text()));
+    }
+    seen
 }
 
 /// A catalogue resource: path, creation body and patch body.
@@ -176,13 +221,13 @@ fn token_for(actors: &Actors, role: Role) -> Option<String> {
     }
 }
 
-fn id_of(v: &Value) -> i64 {
+pub(crate) fn id_of(v: &Value) -> i64 {
     v["id"].as_i64().unwrap_or_else(|| panic!("object without integer id: {v}"))
 }
 
 /// A Raw ticket belonging to the customer, with a customer-visible first
 /// article carrying one attachment.
-async fn customer_ticket(server: &Server, title: &str) -> Value {
+pub(crate) async fn customer_ticket(server: &Server, title: &str) -> Value {
     server
         .create_ticket(
             title,
@@ -201,7 +246,7 @@ async fn customer_ticket(server: &Server, title: &str) -> Value {
 }
 
 async fn route_matrix(backend: Backend) {
-    let server = Server::start(backend).await;
+    let server = Server::start_in_process(backend).await;
     let actors = Actors::create(&server).await;
 
     // Existing catalogue ids for the read routes.
@@ -217,6 +262,8 @@ async fn route_matrix(backend: Backend) {
     let article_id = id_of(&ticket["article"]);
     let attachment_id = id_of(&ticket["article"]["attachments"][0]);
 
+    let fixture = PluginFixture::create(&server).await;
+
     let mut failures: Vec<String> = Vec::new();
     let mut checked = 0usize;
 
@@ -231,10 +278,12 @@ async fn route_matrix(backend: Backend) {
             let fresh_patch = id_of(&server.admin_post(cat.path, &(cat.create)(&format!("{suffix}p"))).await.expect(201));
             let fresh_delete = id_of(&server.admin_post(cat.path, &(cat.create)(&format!("{suffix}d"))).await.expect(201));
             cases.push(case(Method::GET, cat.path, None, Access::CatalogueRead));
-            cases.push(case(Method::POST, cat.path, Some((cat.create)(&format!("{suffix}n"))), Access::CatalogueWrite(201)));
+            cases
+                .push(case(Method::POST, cat.path, Some((cat.create)(&format!("{suffix}n"))), Access::CatalogueWrite(201)).probe(cat.path));
             cases.push(case(Method::GET, format!("{}/{}", cat.path, read_ids[ci]), None, Access::CatalogueRead));
-            cases.push(case(Method::PATCH, format!("{}/{fresh_patch}", cat.path), Some(cat.patch.clone()), Access::CatalogueWrite(200)));
-            cases.push(case(Method::DELETE, format!("{}/{fresh_delete}", cat.path), None, Access::CatalogueWrite(204)));
+            let (patched, deleted) = (format!("{}/{fresh_patch}", cat.path), format!("{}/{fresh_delete}", cat.path));
+            cases.push(case(Method::PATCH, patched.clone(), Some(cat.patch.clone()), Access::CatalogueWrite(200)).probe(patched));
+            cases.push(case(Method::DELETE, deleted.clone(), None, Access::CatalogueWrite(204)).probe(deleted));
         }
 
         // Ticket routes. Fresh tickets for link / merge targets per role.
@@ -244,43 +293,68 @@ async fn route_matrix(backend: Backend) {
         let merge_source = id_of(&customer_ticket(&server, &format!("merge source {ri}")).await);
 
         let t = format!("/api/v1/tickets/{tid}");
-        cases.push(case(
-            Method::POST,
-            "/api/v1/tickets",
-            Some(json!({"title": format!("created by role {ri}"), "queue": "Raw",
+        cases.push(
+            case(
+                Method::POST,
+                "/api/v1/tickets",
+                Some(json!({"title": format!("created by role {ri}"), "queue": "Raw",
                         "customer_user": Actors::CUSTOMER_LOGIN,
                         "article": {"subject": "hi", "body": "created in the matrix"}})),
-            Access::TicketCreate,
-        ));
+                Access::TicketCreate,
+            )
+            .probe("/api/v1/tickets?limit=500"),
+        );
         cases.push(case(Method::GET, "/api/v1/tickets", None, Access::TicketList));
         cases.push(case(Method::GET, t.clone(), None, Access::TicketRead));
         cases.push(case(Method::GET, format!("/api/v1/tickets/by-number/{number}"), None, Access::TicketRead));
-        cases.push(case(Method::PATCH, t.clone(), Some(json!({"title": format!("Matrix ticket (role {ri})")})), Access::TicketWrite(200)));
-        cases.push(case(
-            Method::POST,
-            format!("{t}/articles"),
-            Some(json!({"subject": "reply", "body": format!("reply from role {ri}")})),
-            Access::ArticleWrite(201),
-        ));
+        cases.push(
+            case(Method::PATCH, t.clone(), Some(json!({"title": format!("Matrix ticket (role {ri})")})), Access::TicketWrite(200))
+                .probe(t.clone())
+                .probe(format!("{t}/history")),
+        );
+        cases.push(
+            case(
+                Method::POST,
+                format!("{t}/articles"),
+                Some(json!({"subject": "reply", "body": format!("reply from role {ri}")})),
+                Access::ArticleWrite(201),
+            )
+            .probe(format!("{t}/articles")),
+        );
         cases.push(case(Method::GET, format!("{t}/articles"), None, Access::TicketRead));
         cases.push(case(Method::GET, format!("{t}/articles/{article_id}"), None, Access::TicketRead));
         cases.push(case(Method::GET, format!("{t}/articles/{article_id}/attachments/{attachment_id}"), None, Access::TicketRead));
-        cases.push(case(
-            Method::POST,
-            format!("{t}/links"),
-            Some(json!({"target": link_target, "kind": "related"})),
-            Access::TicketWrite(201),
-        ));
+        cases.push(
+            case(Method::POST, format!("{t}/links"), Some(json!({"target": link_target, "kind": "related"})), Access::TicketWrite(201))
+                .probe(format!("{t}/links")),
+        );
         cases.push(case(Method::GET, format!("{t}/links"), None, Access::AgentRead));
-        cases.push(case(Method::DELETE, format!("{t}/links/{unlink_target}?kind=related"), None, Access::TicketWrite(204)));
-        cases.push(case(
-            Method::POST,
-            format!("/api/v1/tickets/{merge_source}/merge"),
-            Some(json!({"into": tid})),
-            Access::TicketWrite(200),
-        ));
+        cases.push(
+            case(Method::DELETE, format!("{t}/links/{unlink_target}?kind=related"), None, Access::TicketWrite(204))
+                .probe(format!("{t}/links")),
+        );
+        cases.push(
+            case(Method::POST, format!("/api/v1/tickets/{merge_source}/merge"), Some(json!({"into": tid})), Access::TicketWrite(200))
+                .probe(format!("/api/v1/tickets/{merge_source}"))
+                .probe(t.clone()),
+        );
         cases.push(case(Method::GET, format!("{t}/history"), None, Access::AgentRead));
         cases.push(case(Method::GET, "/api/v1/jobs", None, Access::AdminOnly(200)));
+        // Tokens: a fresh one to revoke per role.
+        let revoke = format!("matrix-revoke-{ri}");
+        server.admin_post("/api/v1/tokens", &json!({"name": revoke, "role": "integration"})).await.expect(201);
+        cases.push(case(Method::GET, "/api/v1/tokens", None, Access::AdminOnly(200)));
+        cases.push(
+            case(
+                Method::POST,
+                "/api/v1/tokens",
+                Some(json!({"name": format!("matrix-new-{ri}"), "role": "integration"})),
+                Access::AdminOnly(201),
+            )
+            .probe("/api/v1/tokens"),
+        );
+        cases.push(case(Method::DELETE, format!("/api/v1/tokens/{revoke}"), None, Access::AdminOnly(204)).probe("/api/v1/tokens"));
+        cases.extend(plugin_cases(&fixture, role == Role::Admin));
         cases.push(case(Method::GET, "/api/v1/openapi.json", None, Access::Public));
         if role == Role::NoToken {
             for probe in ["/healthz", "/readyz", "/metrics"] {
@@ -289,12 +363,21 @@ async fn route_matrix(backend: Backend) {
         }
 
         for c in cases {
+            let before = snapshot(&server, &c.probes).await;
             let resp: Resp = server.request(c.method.clone(), &c.path, token.as_deref(), c.body.as_ref()).await;
             checked += 1;
             let want = expected(c.access, role);
             let mut problems = Vec::new();
             if !matches(want, resp.status) {
                 problems.push(format!("expected {want:?}, got {}", resp.status));
+            }
+            if matches!(resp.status, 401 | 403 | 404) {
+                let after = snapshot(&server, &c.probes).await;
+                for ((path, b), a) in c.probes.iter().zip(&before).zip(&after) {
+                    if a != b {
+                        problems.push(format!("a refused write changed {path}: before {b}, after {a}"));
+                    }
+                }
             }
             if matches!(resp.status, 401 | 403) && !resp.content_type.starts_with("application/problem+json") {
                 problems.push(format!("{} without application/problem+json (Content-Type {:?})", resp.status, resp.content_type));
@@ -308,228 +391,4 @@ async fn route_matrix(backend: Backend) {
     }
 
     assert!(failures.is_empty(), "{} of {checked} route×role checks failed:\n{}", failures.len(), failures.join("\n"));
-}
-
-fn ids(items: &[Value]) -> Vec<i64> {
-    let mut v: Vec<i64> = items.iter().map(id_of).collect();
-    v.sort_unstable();
-    v
-}
-
-async fn list_as(server: &Server, token: &str, query: &str) -> Vec<Value> {
-    server.get(&format!("/api/v1/tickets?limit=500{query}"), token).await.items()
-}
-
-async fn visibility_rules(backend: Backend) {
-    let server = Server::start(backend).await;
-    let a = Actors::create(&server).await;
-
-    let own = customer_ticket(&server, "Own ticket").await;
-    let own_id = id_of(&own);
-    let internal = server
-        .admin_post(
-            &format!("/api/v1/tickets/{own_id}/articles"),
-            &json!({"subject": "internal", "body": "agents only: secret-internal-note",
-                    "channel": "note", "sender_type": "agent", "visible_for_customer": false,
-                    "attachments": [{"filename": "secret.txt", "content_type": "text/plain",
-                                     "content_base64": base64(b"secret")}]}),
-        )
-        .await
-        .expect(201);
-    let internal_id = id_of(&internal);
-    let internal_att = id_of(&internal["attachments"][0]);
-    let other = server.create_ticket("Other customer's ticket", json!({"customer_user": Actors::OTHER_CUSTOMER_LOGIN})).await;
-    let other_id = id_of(&other);
-    let junk = server.create_ticket("Junk ticket", json!({"queue": "Junk", "customer_user": Actors::CUSTOMER_LOGIN})).await;
-    let junk_id = id_of(&junk);
-
-    // Ticket lists are filtered by queue permission / customer login.
-    let all = ids(&list_as(&server, &a.admin, "").await);
-    assert_eq!(all, {
-        let mut v = vec![own_id, other_id, junk_id];
-        v.sort_unstable();
-        v
-    });
-    let rw = ids(&list_as(&server, &a.agent_rw, "").await);
-    assert_eq!(
-        rw,
-        {
-            let mut v = vec![own_id, other_id];
-            v.sort_unstable();
-            v
-        },
-        "agent with rw on Raw must see exactly the Raw tickets"
-    );
-    let ro = ids(&list_as(&server, &a.agent_ro, "").await);
-    assert_eq!(ro, rw, "agent with ro on Raw must see exactly the Raw tickets");
-    let none = ids(&list_as(&server, &a.agent_none, "").await);
-    assert!(none.is_empty(), "agent without permissions must see no tickets, saw {none:?}");
-    let cust = ids(&list_as(&server, &a.customer, "").await);
-    assert_eq!(
-        cust,
-        {
-            let mut v = vec![own_id, junk_id];
-            v.sort_unstable();
-            v
-        },
-        "customer must see exactly the tickets whose customer_user is its login"
-    );
-    // Even with an explicit filter for someone else.
-    let cust_other =
-        list_as(&server, &a.customer, &format!("&customer_user={}", switchboard_e2e::encode_query(Actors::OTHER_CUSTOMER_LOGIN))).await;
-    assert!(cust_other.is_empty(), "customer filtering by another customer_user must get nothing, got {cust_other:?}");
-
-    // Agents: nothing outside their queues.
-    for token in [&a.agent_rw, &a.agent_ro, &a.agent_none] {
-        server.get(&format!("/api/v1/tickets/{junk_id}"), token).await.expect_one_of(&[403, 404]);
-        server.patch(&format!("/api/v1/tickets/{junk_id}"), token, &json!({"title": "x"})).await.expect_one_of(&[403, 404]);
-    }
-
-    // Writing a ticket into a queue without rw → 403 and nothing created.
-    let before = server.ticket_count().await;
-    for (token, queue, who) in [
-        (&a.agent_ro, "Raw", "agent with ro on Raw"),
-        (&a.agent_none, "Raw", "agent without permission"),
-        (&a.agent_rw, "Junk", "agent with rw on Raw only"),
-    ] {
-        let r = server.post("/api/v1/tickets", token, &json!({"title": "nope", "queue": queue, "article": {"body": "nope"}})).await;
-        assert_eq!(r.status, 403, "{who} creating a ticket in {queue}: {}", r.text());
-        r.expect_problem(&[403]);
-    }
-    assert_eq!(server.ticket_count().await, before, "a forbidden create wrote a ticket");
-
-    // ro agent cannot write to a Raw ticket it can read.
-    server.patch(&format!("/api/v1/tickets/{own_id}"), &a.agent_ro, &json!({"title": "ro edit"})).await.expect_problem(&[403]);
-    server.post(&format!("/api/v1/tickets/{own_id}/articles"), &a.agent_ro, &json!({"body": "ro reply"})).await.expect_problem(&[403]);
-
-    // rw on Raw does not allow moving a ticket into Junk.
-    let r = server.patch(&format!("/api/v1/tickets/{own_id}"), &a.agent_rw, &json!({"queue": "Junk"})).await;
-    assert_eq!(r.status, 403, "agent moving a ticket into a queue without rw: {}", r.text());
-    let now = server.admin_get(&format!("/api/v1/tickets/{own_id}")).await.expect(200);
-    assert_eq!(now["queue"], "Raw", "forbidden move changed the queue");
-    assert_eq!(now["title"], own["title"], "forbidden writes changed the title");
-
-    // rw agent may write in Raw.
-    let r = server.patch(&format!("/api/v1/tickets/{own_id}"), &a.agent_rw, &json!({"priority": 4})).await.expect(200);
-    assert_eq!(r["priority"], 4);
-    // History names the acting agent.
-    let history = server.admin_get(&format!("/api/v1/tickets/{own_id}/history")).await.items();
-    assert!(
-        history.iter().any(|h| h["field"] == "priority" && h["actor"].as_str().is_some_and(|x| x.contains("agent_rw"))),
-        "history must name agent_rw as the actor of its priority change: {history:?}"
-    );
-
-    // Permission changes take effect for existing tokens.
-    let agents = server.admin_get("/api/v1/agents").await.items();
-    let none_id = id_of(agents.iter().find(|x| x["login"] == "agent_none").expect("agent_none"));
-    server
-        .admin_patch(&format!("/api/v1/agents/{none_id}"), &json!({"permissions": [{"queue": "Junk", "permission": "ro"}]}))
-        .await
-        .expect(200);
-    server.get(&format!("/api/v1/tickets/{junk_id}"), &a.agent_none).await.expect(200);
-    let seen = ids(&list_as(&server, &a.agent_none, "").await);
-    assert_eq!(seen, vec![junk_id], "agent_none with ro on Junk must see exactly the Junk ticket");
-    server.patch(&format!("/api/v1/tickets/{junk_id}"), &a.agent_none, &json!({"title": "ro cannot"})).await.expect_problem(&[403]);
-
-    // Customer: other people's tickets are invisible.
-    server.get(&format!("/api/v1/tickets/{other_id}"), &a.customer).await.expect_one_of(&[403, 404]);
-    server
-        .get(&format!("/api/v1/tickets/by-number/{}", other["number"].as_str().unwrap_or("0")), &a.customer)
-        .await
-        .expect_one_of(&[403, 404]);
-    server.get(&format!("/api/v1/tickets/{other_id}/articles"), &a.customer).await.expect_one_of(&[403, 404]);
-    let r = server.post(&format!("/api/v1/tickets/{other_id}/articles"), &a.customer, &json!({"body": "let me in"})).await;
-    r.expect_one_of(&[403, 404]);
-    let other_articles = server.admin_get(&format!("/api/v1/tickets/{other_id}/articles")).await.items();
-    assert_eq!(other_articles.len(), 1, "rejected customer article was stored");
-
-    // Customer: only customer-visible articles of its own ticket.
-    let visible = server.get(&format!("/api/v1/tickets/{own_id}/articles"), &a.customer).await.items();
-    assert!(visible.iter().all(|x| x["visible_for_customer"] == true), "customer got an internal article: {visible:?}");
-    assert!(!visible.iter().any(|x| id_of(x) == internal_id), "customer article list contains the internal article");
-    assert!(visible.iter().any(|x| id_of(x) == id_of(&own["article"])), "customer article list misses the visible first article");
-    let as_admin = server.admin_get(&format!("/api/v1/tickets/{own_id}/articles")).await.items();
-    assert!(as_admin.iter().any(|x| id_of(x) == internal_id), "admin must see internal articles");
-    server.get(&format!("/api/v1/tickets/{own_id}/articles/{internal_id}"), &a.customer).await.expect_one_of(&[403, 404]);
-    let r = server.get(&format!("/api/v1/tickets/{own_id}/articles/{internal_id}/attachments/{internal_att}"), &a.customer).await;
-    assert!(matches!(r.status, 403 | 404), "customer downloading an internal article's attachment: expected 403/404, got {}", r.status);
-    // Customer creates a ticket: it becomes its own.
-    let created = server
-        .post(
-            "/api/v1/tickets",
-            &a.customer,
-            &json!({"title": "Customer created", "queue": "Raw",
-                    "article": {"subject": "Help", "body": "please"}}),
-        )
-        .await
-        .expect(201);
-    assert_eq!(created["customer_user"], Actors::CUSTOMER_LOGIN, "ticket created by a customer must belong to that customer");
-    server.get(&format!("/api/v1/tickets/{}", id_of(&created)), &a.customer).await.expect(200);
-
-    // Customer adds an article to its own ticket; history/links stay closed.
-    server
-        .post(&format!("/api/v1/tickets/{own_id}/articles"), &a.customer, &json!({"subject": "more", "body": "more info"}))
-        .await
-        .expect(201);
-    let mine = server.get(&format!("/api/v1/tickets/{own_id}/articles"), &a.customer).await.items();
-    assert!(mine.iter().any(|x| x["body"] == "more info"), "a customer must see its own reply: {mine:?}");
-
-    // A customer cannot create tickets for somebody else.
-    let r = server
-        .post(
-            "/api/v1/tickets",
-            &a.customer,
-            &json!({"title": "for someone else", "queue": "Raw", "customer_user": Actors::OTHER_CUSTOMER_LOGIN,
-                    "article": {"body": "spoof"}}),
-        )
-        .await;
-    match r.status {
-        201 => assert_eq!(
-            r.json()["customer_user"],
-            Actors::CUSTOMER_LOGIN,
-            "a customer-created ticket must belong to the customer, not to the named customer_user"
-        ),
-        403 | 422 => {}
-        other => panic!("customer creating a ticket for another customer: unexpected {other}: {}", r.text()),
-    }
-
-    // Idempotency keys are not shared across callers: reusing a key the admin
-    // used must never hand the admin's ticket to the customer.
-    let admin_req = server
-        .client()
-        .post(server.url("/api/v1/tickets"))
-        .bearer_auth(&a.admin)
-        .header("Idempotency-Key", "shared-key-1")
-        .json(&json!({"title": "admin's private ticket", "queue": "Raw", "customer_user": Actors::OTHER_CUSTOMER_LOGIN,
-                      "article": {"body": "private"}}));
-    let admins = server.send(admin_req, "admin POST with key").await.expect(201);
-    let cust_req = server
-        .client()
-        .post(server.url("/api/v1/tickets"))
-        .bearer_auth(&a.customer)
-        .header("Idempotency-Key", "shared-key-1")
-        .json(&json!({"title": "customer's ticket", "queue": "Raw", "article": {"body": "mine"}}));
-    let r = server.send(cust_req, "customer POST with the same key").await;
-    if matches!(r.status, 200 | 201) {
-        let v = r.json();
-        assert_ne!(v["id"], admins["id"], "idempotency key reuse leaked another caller's ticket to a customer: {v}");
-    } else {
-        assert!(matches!(r.status, 409 | 422), "unexpected {} {}", r.status, r.text());
-    }
-
-    server.get(&format!("/api/v1/tickets/{own_id}/history"), &a.customer).await.expect_problem(&[403]);
-    server.get(&format!("/api/v1/tickets/{own_id}/links"), &a.customer).await.expect_problem(&[403]);
-
-    // Malformed Authorization headers.
-    for header in ["Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "sb_nonsense", "Bearer sb_"] {
-        let req = server.client().get(server.url("/api/v1/queues")).header("Authorization", header);
-        let r = server.send(req, "GET /api/v1/queues").await;
-        assert_eq!(r.status, 401, "Authorization: {header:?} must give 401");
-        r.expect_problem(&[401]);
-    }
-
-    // (Checked last so the rules above are verified even if this fails.)
-    // Full-text search must not leak internal article bodies to customers.
-    let hits = list_as(&server, &a.customer, "&q=secret-internal-note").await;
-    assert!(hits.is_empty(), "customer found a ticket via an internal article body: {hits:?}");
 }

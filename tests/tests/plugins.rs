@@ -69,7 +69,14 @@ async fn bundled_plugins_apply_and_metrics(backend: Backend) {
     let dry = server.admin_post(apply, &json!({"ticket": id, "test": true})).await.expect(200);
     assert_eq!((&dry["applied"], &dry["result"]), (&json!(false), &json!("routed")), "{dry}");
     let changes = dry["changes"].as_array().cloned().unwrap_or_default();
-    assert!(changes.contains(&json!({"Queue": "Hardware"})) && changes.contains(&json!({"Priority": 4})), "{dry}");
+    assert!(
+        changes.contains(&json!({"kind": "queue", "value": "Hardware"})) && changes.contains(&json!({"kind": "priority", "value": 4})),
+        "changes are snake_case JSON tagged by kind: {dry}"
+    );
+    assert!(
+        changes.iter().any(|c| c["kind"] == "add_note" && c["subject"] == "Routed by keyword" && c["visible_for_customer"] == false),
+        "{dry}"
+    );
     let t = server.admin_get(&ticket_path).await.expect(200);
     assert_eq!((t["queue"].as_str(), t["priority"].as_i64()), (Some("Raw"), Some(3)), "test mode changed the ticket: {t}");
     assert_eq!(server.admin_get(&format!("{ticket_path}/history")).await.items().len(), history_before, "test mode wrote history");
@@ -81,7 +88,7 @@ async fn bundled_plugins_apply_and_metrics(backend: Backend) {
     let t = server.admin_get(&ticket_path).await.expect(200);
     assert_eq!((t["queue"].as_str(), t["priority"].as_i64()), (Some("Hardware"), Some(4)), "{t}");
     let history = server.admin_get(&format!("{ticket_path}/history")).await.items();
-    let by_plugin: Vec<&Value> = history.iter().filter(|h| h["actor"] == "plugin:keyword-router@0.1.0").collect();
+    let by_plugin: Vec<&Value> = history.iter().filter(|h| h["actor"] == "plugin:keyword-router@0.1.0 by agent:admin (apply)").collect();
     for field in ["queue", "priority"] {
         assert!(
             by_plugin.iter().any(|h| h["field"].as_str().is_some_and(|f| f.contains(field))),
@@ -159,6 +166,8 @@ async fn api_lifecycle(backend: Backend) {
     assert_eq!(server.admin_get(path).await.expect(200)["version"], "0.1.0");
 
     // Disabled plugins are skipped: applying one is refused until it is enabled again.
+    // (A test run checks its changes as applying would, so the queue it routes to must exist.)
+    server.admin_post("/api/v1/queues", &json!({"name": "Hardware"})).await.expect(201);
     let id = id_of(&server.create_ticket("Printer out of toner", json!({})).await);
     let router = "/api/v1/plugins/keyword-router";
     assert_eq!(server.admin_patch(router, &json!({"enabled": false})).await.expect(200)["enabled"], false);
@@ -177,11 +186,12 @@ async fn api_lifecycle(backend: Backend) {
         assert_eq!(calls[0]["version"], version, "after switching to {version} the newest call ran {}", calls[0]["version"]);
     }
 
-    // Parameters override the configured rules.
+    // An admin's parameters override the configured rules (an agent's may not: auth_matrix).
+    server.admin_post("/api/v1/queues", &json!({"name": "Billing"})).await.expect(201);
     let r =
         server.admin_post(&format!("{router}/apply"), &json!({"ticket": id, "test": true, "params": {"rules": "toner=>Billing:2"}})).await;
     let r = r.expect(200);
-    assert!(r["changes"].as_array().is_some_and(|c| c.contains(&json!({"Queue": "Billing"}))), "{r}");
+    assert!(r["changes"].as_array().is_some_and(|c| c.contains(&json!({"kind": "queue", "value": "Billing"}))), "{r}");
 
     // A version that runs out of fuel fails, is recorded as failed and trips the circuit breaker.
     let starved = router_v2
@@ -379,16 +389,30 @@ async fn cli_management(backend: Backend) {
     assert!(server.run_cli_ok(&["plugin", "enable", "keyword-router"]).contains("keyword-router enabled"));
     wait("the server to run a plugin enabled by the CLI", 200).await;
     let out = server.run_cli_ok(&["plugin", "apply", "keyword-router", "--ticket", &number, "--test"]);
-    assert!(out.contains("test mode: nothing changed") && out.contains("change: {\"Queue\":\"Hardware\"}"), "{out}");
+    assert!(out.contains("test mode: nothing changed") && out.contains("change: {\"kind\":\"queue\",\"value\":\"Hardware\"}"), "{out}");
     assert_eq!(server.admin_get(&format!("/api/v1/tickets/{id}")).await.expect(200)["queue"], "Raw");
     let out = server.run_cli_ok(&["plugin", "apply", "keyword-router", "--ticket", &number]);
     assert!(out.contains("changes applied") && out.contains(&format!("on ticket {number}: routed")), "{out}");
     let t = server.admin_get(&format!("/api/v1/tickets/{id}")).await.expect(200);
     assert_eq!((t["queue"].as_str(), t["priority"].as_i64()), (Some("Hardware"), Some(4)), "{t}");
     let history = server.admin_get(&format!("/api/v1/tickets/{id}/history")).await.items();
-    assert!(history.iter().any(|h| h["actor"] == "plugin:keyword-router@0.1.0"), "{history:?}");
+    assert!(history.iter().any(|h| h["actor"] == "plugin:keyword-router@0.1.0 by system (apply)"), "{history:?}");
+    server
+        .admin_post("/api/v1/dynamic-fields", &json!({"name": "Escalated", "object_type": "ticket", "field_type": "checkbox"}))
+        .await
+        .expect(201);
     let out = server.run_cli_ok(&["plugin", "apply", "escalation", "--ticket", &number, "--test", "--param", "min_priority=5"]);
-    assert!(out.contains("change: {\"Priority\":5}") && out.contains("test mode: nothing changed"), "{out}");
+    assert!(out.contains("change: {\"kind\":\"priority\",\"value\":5}") && out.contains("test mode: nothing changed"), "{out}");
+    // --as runs with exactly that agent's rights: an agent with ro on Hardware is refused, naming the queue.
+    server
+        .admin_post(
+            "/api/v1/agents",
+            &json!({"login": "cli_ro", "role": "agent", "permissions": [{"queue": "Hardware", "permission": "ro"}]}),
+        )
+        .await
+        .expect(201);
+    let err = cli_fails(&server, &["plugin", "apply", "escalation", "--ticket", &number, "--as", "cli_ro"]);
+    assert!(err.contains("queue 'Hardware'") && err.contains("agent:cli_ro"), "{err}");
 
     // Info: manifest and recent invocations.
     let info = server.run_cli_ok(&["plugin", "info", "keyword-router"]);
@@ -398,10 +422,11 @@ async fn cli_management(backend: Backend) {
     );
     let recent = info.split("recent invocations:").nth(1).unwrap_or_default();
     assert!(recent.lines().filter(|l| l.contains("0.1.0") && l.trim_end().ends_with("ok")).count() >= 2, "{info}");
+    server.admin_post("/api/v1/queues", &json!({"name": "Billing"})).await.expect(201);
     server.run_cli_ok(&["plugin", "config", "keyword-router", "rules=toner=>Billing:2"]);
     wait_for("the server to use configuration set by the CLI", Duration::from_secs(10), Duration::from_millis(200), || async {
         let r = api_apply(json!({"ticket": id, "test": true, "params": {}})).await.expect(200);
-        r["changes"].as_array().is_some_and(|c| c.contains(&json!({"Queue": "Billing"}))).then_some(())
+        r["changes"].as_array().is_some_and(|c| c.contains(&json!({"kind": "queue", "value": "Billing"}))).then_some(())
     })
     .await;
 
@@ -518,14 +543,17 @@ fn run_task_on_ticket_json() {
     let file = write(tmp.path(), "ticket.json", ticket.to_string());
     let result = run_result(&local_ok(&["plugin", "run", &router, "--manifest", &mp, "--ticket-json", &file]));
     let changes = result["changes"].as_array().cloned().unwrap_or_default();
-    assert!(changes.contains(&json!({"Queue": "Hardware"})) && changes.contains(&json!({"Priority": 4})), "{result}");
+    assert!(
+        changes.contains(&json!({"kind": "queue", "value": "Hardware"})) && changes.contains(&json!({"kind": "priority", "value": 4})),
+        "{result}"
+    );
     assert_eq!(result["result"], "routed");
     // Parameters ride along in the ticket JSON.
     let mut with_params = ticket.clone();
     with_params["params"] = json!({"rules": "toner=>Billing:2"});
     let file = write(tmp.path(), "params.json", with_params.to_string());
     let result = run_result(&local_ok(&["plugin", "run", &router, "--manifest", &mp, "--ticket-json", &file]));
-    assert!(result["changes"].as_array().is_some_and(|c| c.contains(&json!({"Queue": "Billing"}))), "{result}");
+    assert!(result["changes"].as_array().is_some_and(|c| c.contains(&json!({"kind": "queue", "value": "Billing"}))), "{result}");
     // The wrong kind of input says what to give.
     let out = local(&["plugin", "run", &router, "--manifest", &mp, "--mail", &file], None);
     let (stdout, stderr) = texts(&out);

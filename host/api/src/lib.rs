@@ -124,7 +124,7 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.desk.db().ping().await.map_err(|e| {
+    state.desk.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the database does not answer")
     })?;

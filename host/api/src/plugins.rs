@@ -18,8 +18,8 @@ use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
 use crate::AppState;
-use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, PluginSummary, PluginVersion};
-use switchboard_plugin_host::PluginError;
+use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, PluginSummary, PluginVersion, Trigger};
+use switchboard_plugin_host::{PluginChange, PluginError};
 
 impl From<PluginError> for ApiError {
     fn from(err: PluginError) -> Self {
@@ -232,9 +232,103 @@ pub(crate) struct ApplyDto {
     /// Parameters.
     #[serde(default)]
     params: BTreeMap<String, String>,
-    /// Only report the changes.
+    /// Only check and report the changes (the run's trigger is `test`, not `apply`).
     #[serde(default)]
     test: bool,
+}
+
+/// One change a plugin asked for, tagged by `kind` with the ticket's field
+/// names (`{"kind": "priority", "value": 5}`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub(crate) enum TicketChangeDto {
+    /// Set the title.
+    Title {
+        /// The new title.
+        value: String,
+    },
+    /// Move to the queue of this name.
+    Queue {
+        /// Queue name.
+        value: String,
+    },
+    /// Set the state of this name.
+    State {
+        /// State name.
+        value: String,
+    },
+    /// Set the priority by id.
+    Priority {
+        /// Priority id.
+        value: i64,
+    },
+    /// Set the ticket type of this name.
+    Type {
+        /// Type name.
+        value: String,
+    },
+    /// Set (null: clear) the owner.
+    Owner {
+        /// Agent login.
+        value: Option<String>,
+    },
+    /// Set (null: clear) the responsible agent.
+    Responsible {
+        /// Agent login.
+        value: Option<String>,
+    },
+    /// Set (null: clear) the customer user.
+    CustomerUser {
+        /// Customer user login.
+        value: Option<String>,
+    },
+    /// Set (null: clear) the customer company.
+    CustomerCompany {
+        /// Customer company id.
+        value: Option<String>,
+    },
+    /// Set (null: clear) the pending time (RFC 3339).
+    PendingUntil {
+        /// The time.
+        value: Option<String>,
+    },
+    /// Set (no values: clear) a dynamic field.
+    DynamicField {
+        /// Field name.
+        name: String,
+        /// Text items.
+        values: Vec<String>,
+    },
+    /// Add a note.
+    AddNote {
+        /// Subject.
+        subject: String,
+        /// Plain-text body.
+        body: String,
+        /// Shown to the customer.
+        visible_for_customer: bool,
+    },
+}
+
+impl From<PluginChange> for TicketChangeDto {
+    fn from(c: PluginChange) -> Self {
+        match c {
+            PluginChange::Title { value } => TicketChangeDto::Title { value },
+            PluginChange::Queue { value } => TicketChangeDto::Queue { value },
+            PluginChange::State { value } => TicketChangeDto::State { value },
+            PluginChange::Priority { value } => TicketChangeDto::Priority { value },
+            PluginChange::Type { value } => TicketChangeDto::Type { value },
+            PluginChange::Owner { value } => TicketChangeDto::Owner { value },
+            PluginChange::Responsible { value } => TicketChangeDto::Responsible { value },
+            PluginChange::CustomerUser { value } => TicketChangeDto::CustomerUser { value },
+            PluginChange::CustomerCompany { value } => TicketChangeDto::CustomerCompany { value },
+            PluginChange::PendingUntil { value } => TicketChangeDto::PendingUntil { value },
+            PluginChange::DynamicField { name, values } => TicketChangeDto::DynamicField { name, values },
+            PluginChange::AddNote { subject, body, visible_for_customer } => {
+                TicketChangeDto::AddNote { subject, body, visible_for_customer }
+            }
+        }
+    }
 }
 
 /// The result of a run against a ticket.
@@ -243,8 +337,7 @@ pub(crate) struct ApplyResultDto {
     /// The outcome a script task reported.
     result: Option<String>,
     /// The changes the plugin asked for.
-    #[schema(value_type = Vec<Object>)]
-    changes: Vec<serde_json::Value>,
+    changes: Vec<TicketChangeDto>,
     /// Whether they were applied.
     applied: bool,
     /// Duration, µs.
@@ -255,7 +348,7 @@ pub(crate) struct ApplyResultDto {
     logs: String,
 }
 
-#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins", summary = "List installed plugins",
+#[utoipa::path(get, path = "/api/v1/plugins", tag = "plugins", summary = "List installed plugins (admin)",
     responses((status = 200, body = PluginListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
 async fn list_plugins(State(state): State<AppState>, caller: Caller) -> Result<Json<PluginListDto>, ApiError> {
     Ok(Json(PluginListDto { items: state.desk.plugin_list(&caller.actor).await?.into_iter().map(Into::into).collect() }))
@@ -298,7 +391,7 @@ async fn install_plugin(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", summary = "Read a plugin",
+#[utoipa::path(get, path = "/api/v1/plugins/{name}", tag = "plugins", summary = "Read a plugin (admin)",
     params(("name" = String, Path, description = "Plugin name")),
     responses((status = 200, body = PluginDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
 async fn get_plugin(State(state): State<AppState>, caller: Caller, ApiPath(name): ApiPath<String>) -> Result<Json<PluginDto>, ApiError> {
@@ -316,7 +409,6 @@ async fn update_plugin(
     ApiJson(d): ApiJson<PluginUpdateDto>,
 ) -> Result<Json<PluginDto>, ApiError> {
     let mut summary = state.desk.plugin_get(&caller.actor, &name).await?;
-    caller.actor.require_admin()?;
     if let Some(version) = &d.version {
         summary = state.desk.plugin_activate(&caller.actor, &name, version).await?;
     }
@@ -336,7 +428,7 @@ async fn remove_plugin(State(state): State<AppState>, caller: Caller, ApiPath(na
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/versions", tag = "plugins", summary = "Installed versions, newest first",
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/versions", tag = "plugins", summary = "Installed versions, newest first (admin)",
     params(("name" = String, Path, description = "Plugin name")),
     responses((status = 200, body = VersionListDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)), security(("bearer" = [])))]
 async fn plugin_versions(
@@ -371,13 +463,10 @@ async fn get_config(
     caller: Caller,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<BTreeMap<String, Option<String>>>, ApiError> {
-    caller.actor.require_admin()?;
-    state.desk.plugin_get(&caller.actor, &name).await?;
-    let values = state.desk.plugin_config_values(&name).await?;
-    Ok(Json(values.into_iter().map(|v| (v.key, (!v.secret).then_some(v.value))).collect()))
+    Ok(Json(state.desk.plugin_config(&caller.actor, &name).await?.into_iter().collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/plugins/{name}/invocations", tag = "plugins", summary = "Recent invocations, newest first",
+#[utoipa::path(get, path = "/api/v1/plugins/{name}/invocations", tag = "plugins", summary = "Recent invocations, newest first (admin)",
     params(("name" = String, Path, description = "Plugin name"), ("limit" = Option<u32>, Query, description = "1-1000, default 50; anything else is a 400")),
     responses((status = 200, body = InvocationListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
 async fn invocations(
@@ -394,7 +483,7 @@ async fn invocations(
 }
 
 #[utoipa::path(post, path = "/api/v1/plugins/{name}/apply", tag = "plugins",
-    summary = "Run a script task or transition action on a ticket and apply its changes in one transaction (test: only report them)",
+    summary = "Run a script task or transition action on a ticket with the caller's rights and apply its changes in one transaction (test: check and report them, write nothing); 403 names the queue or parameter refused",
     params(("name" = String, Path, description = "Plugin name")), request_body = ApplyDto,
     responses((status = 200, body = ApplyResultDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)),
@@ -405,10 +494,11 @@ async fn apply(
     ApiPath(name): ApiPath<String>,
     ApiJson(d): ApiJson<ApplyDto>,
 ) -> Result<Json<ApplyResultDto>, ApiError> {
-    let run = state.plugins.apply_to_ticket(&caller.actor, &name, d.ticket, d.params.into_iter().collect(), d.test).await?;
+    let trigger = if d.test { Trigger::Test } else { Trigger::Apply };
+    let run = state.plugins.apply_to_ticket(&caller.actor, trigger, &name, d.ticket, d.params.into_iter().collect()).await?;
     Ok(Json(ApplyResultDto {
         result: run.result,
-        changes: run.changes,
+        changes: run.changes.into_iter().map(Into::into).collect(),
         applied: run.applied,
         duration_us: run.report.duration_us,
         fuel_used: run.report.fuel_used,

@@ -92,6 +92,13 @@ impl WriteTx {
         self.tx.commit().await?;
         Ok(())
     }
+
+    /// Rolls the transaction back before the writer lock is released (a
+    /// dropped transaction would roll back only when its connection is next used).
+    pub async fn rollback(self) -> Result<(), DbError> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
 }
 
 impl Db {

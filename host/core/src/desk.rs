@@ -24,11 +24,13 @@ mod search;
 mod secrets;
 mod seed;
 mod stored;
+mod system;
 mod ticket_number;
 mod ticket_write;
 mod tickets;
 mod time;
 mod tokens;
+mod trigger;
 
 use std::sync::Arc;
 
@@ -49,9 +51,11 @@ pub use plugins::{HttpAuditRecord, InvocationRecord, NewPluginVersion, PluginCon
 pub use search::{SortKey, TicketPage, TicketQuery};
 pub use secrets::SecretBox;
 pub use seed::Bootstrap;
+pub use system::SystemDesk;
 pub use tickets::{CreatedTicket, NewTicket, Ref, Ticket, TicketUpdate};
 pub use time::{from_micros, now_micros, to_micros};
 pub use tokens::{NewToken, TokenInfo, TokenRole};
+pub use trigger::Trigger;
 
 /// Settings the core needs from the configuration.
 #[derive(Debug, Clone)]
@@ -87,9 +91,19 @@ impl Desk {
         Desk { inner: Arc::new(Inner { db, settings }) }
     }
 
-    /// The database handle.
-    pub fn db(&self) -> &Db {
+    /// The database handle (core only: adapters reach data through checked methods).
+    pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Checks that the database answers (readiness probes); reads no data.
+    pub async fn ping(&self) -> Result<(), crate::db::DbError> {
+        self.inner.db.ping().await
+    }
+
+    /// Closes the database pool (orderly shutdown).
+    pub async fn close(&self) {
+        self.inner.db.close().await;
     }
 
     /// The core settings.
@@ -97,8 +111,8 @@ impl Desk {
         &self.inner.settings
     }
 
-    /// The box that seals secrets, if a key is configured.
-    pub fn secrets(&self) -> Option<&SecretBox> {
+    /// The box that seals secrets, if a key is configured (core only).
+    pub(crate) fn secrets(&self) -> Option<&SecretBox> {
         self.inner.settings.secrets.as_ref()
     }
 }

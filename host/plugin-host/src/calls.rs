@@ -15,8 +15,9 @@ use crate::convert::{article_to_wit, changes_to_update, ticket_to_wit};
 use crate::invoke::{classify, finish, new_store, Failure, Report};
 use crate::manifest::World;
 use crate::state::TicketScope;
+use crate::PluginChange;
 use crate::{Loaded, PluginError, PluginHost, Prepared};
-use switchboard_core::desk::{Actor, Ticket};
+use switchboard_core::desk::{Actor, DeskError, Ticket, Trigger};
 
 /// The input of one call.
 #[derive(Debug, Clone, Serialize)]
@@ -92,8 +93,8 @@ impl CallResult {
 pub struct ScriptRun {
     /// The outcome the task reported (script tasks only).
     pub result: Option<String>,
-    /// Changes the plugin asked for, as JSON.
-    pub changes: Vec<serde_json::Value>,
+    /// Changes the plugin asked for.
+    pub changes: Vec<PluginChange>,
     /// The ticket after the changes (unchanged in test mode).
     pub ticket: Ticket,
     /// True when the changes were applied.
@@ -284,24 +285,43 @@ impl PluginHost {
     }
 
     /// Runs a script task or transition action against a ticket and applies
-    /// its changes in one transaction, with history entries naming the plugin
-    /// and version. In test mode the changes are returned, not applied.
+    /// its changes in one transaction (`Trigger::Test`: checks them exactly
+    /// as applying would and writes nothing).
+    ///
+    /// The run acts as `Actor::plugin_run(plugin, version, trigger, caller)`:
+    /// with the caller's rights when a caller set it off, or the rights the
+    /// core's table gives a system trigger. The caller must be allowed to
+    /// change the ticket before the plugin runs, parameters may not override
+    /// the plugin's configuration (unless an admin sets the run off), and every
+    /// queue, owner and field the changes touch is checked against that actor
+    /// before anything is written; a refusal is `DeskError::Forbidden` naming
+    /// what was refused. History names the plugin, version, actor and trigger.
     pub async fn apply_to_ticket(
         &self,
-        actor: &Actor,
+        caller: &Actor,
+        trigger: Trigger,
         name: &str,
         ticket_id: i64,
         params: Vec<(String, String)>,
-        test_mode: bool,
     ) -> Result<ScriptRun, PluginError> {
-        actor.require_staff()?;
+        if trigger.started_by_caller() {
+            caller.require_staff()?;
+        }
         let desk = self.desk()?.clone();
-        let ticket = desk.ticket_get(actor, ticket_id).await?;
         let loaded = self.loaded(name).await?;
+        let actor = Actor::plugin_run(&loaded.identity.name, &loaded.identity.version, trigger, caller)?;
+        let refused = |err: DeskError| match err {
+            DeskError::Forbidden(why) => PluginError::Desk(DeskError::Forbidden(format!("{}: {why}", actor.label()))),
+            other => PluginError::Desk(other),
+        };
+        let ticket = desk.ticket_get_writable(&actor, ticket_id).await.map_err(refused)?;
+        let config_keys: Vec<&str> = loaded.manifest.config.keys().map(String::as_str).collect();
+        actor.check_plugin_params(name, params.iter().map(|(k, _)| k.as_str()), &config_keys)?;
+        let test_mode = trigger == Trigger::Test;
         let params: Vec<Param> = params.into_iter().map(|(key, value)| Param { key, value }).collect();
         let (result, report, scope) = match loaded.manifest.world {
             World::ScriptTask => {
-                let articles = desk.article_list(&Actor::System, ticket_id).await?.iter().map(article_to_wit).collect();
+                let articles = desk.article_list(&actor, ticket_id).await?.iter().map(article_to_wit).collect();
                 let scope = TicketScope { ticket: ticket_to_wit(&ticket), articles, changes: Vec::new() };
                 let context = TaskContext { ticket_id, process: None, activity: None, test_mode };
                 self.call(&loaded, Call::Script(context, params), Some(scope)).await
@@ -323,15 +343,18 @@ impl PluginHost {
             Ok(CallResult::Changes(changes)) => (None, changes),
             Ok(_) => return Err(PluginError::Invalid("unexpected result type".into())),
         };
-        let as_json: Vec<serde_json::Value> = changes.iter().filter_map(|c| serde_json::to_value(c).ok()).collect();
-        if test_mode || changes.is_empty() {
-            return Ok(ScriptRun { result: outcome_name, changes: as_json, ticket, applied: false, report });
+        let asked: Vec<PluginChange> = changes.iter().map(PluginChange::from).collect();
+        if changes.is_empty() {
+            return Ok(ScriptRun { result: outcome_name, changes: asked, ticket, applied: false, report });
         }
-        let fields = desk.dynamic_field_list(&Actor::System).await?;
+        let fields = desk.dynamic_field_list(&actor).await?;
         let (update, notes) = changes_to_update(&changes, &fields).map_err(PluginError::Invalid)?;
-        let plugin_actor = Actor::Plugin { name: report.plugin.clone(), version: report.version.clone() };
-        let ticket = desk.ticket_change(&plugin_actor, ticket_id, update, notes).await?;
-        Ok(ScriptRun { result: outcome_name, changes: as_json, ticket, applied: true, report })
+        let (ticket, applied) = if test_mode {
+            (desk.ticket_change_check(&actor, ticket_id, update, notes).await.map_err(refused)?, false)
+        } else {
+            (desk.ticket_change(&actor, ticket_id, update, notes).await.map_err(refused)?, true)
+        };
+        Ok(ScriptRun { result: outcome_name, changes: asked, ticket, applied, report })
     }
 }
 

@@ -75,7 +75,7 @@ impl clock::Host for StoreState {
 
 impl StoreState {
     /// The store, the plugin's name and its quota, if the plugin was granted kv.
-    fn kv_scope(&self) -> Result<(switchboard_core::desk::Desk, String, i64), PluginError> {
+    fn kv_scope(&self) -> Result<(switchboard_core::desk::SystemDesk, String, i64), PluginError> {
         if !self.plugin.kv {
             return Err(denied("the key-value store (capabilities.kv)"));
         }
@@ -191,28 +191,29 @@ mod tests {
     use crate::manifest::Manifest;
     use crate::state::PluginIdentity;
     use switchboard_core::db::{Db, SqliteSync};
-    use switchboard_core::desk::{Actor, Desk, DeskSettings, NewPluginVersion};
+    use switchboard_core::desk::{Actor, DeskSettings, NewPluginVersion, SystemDesk};
 
     const MANIFEST: &str = "name = \"kv-probe\"\nversion = \"0.1.0\"\nworld = \"postmaster-filter\"\nwit = \"0.1.0\"\n";
 
-    async fn desk(dir: &std::path::Path) -> Desk {
+    async fn desk(dir: &std::path::Path) -> SystemDesk {
         let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()), SqliteSync::Normal).await.expect("db");
         db.migrate().await.expect("migrate");
-        let desk = Desk::new(db, DeskSettings::default());
-        desk.plugin_install(
-            &Actor::System,
-            NewPluginVersion {
-                name: "kv-probe".into(),
-                version: "0.1.0".into(),
-                sha256: "00".into(),
-                world: "postmaster-filter".into(),
-                manifest: MANIFEST.into(),
-                component: vec![0],
-                signed_by: None,
-            },
-        )
-        .await
-        .expect("registry row");
+        let desk = SystemDesk::new(db, DeskSettings::default());
+        desk.desk()
+            .plugin_install(
+                &Actor::System,
+                NewPluginVersion {
+                    name: "kv-probe".into(),
+                    version: "0.1.0".into(),
+                    sha256: "00".into(),
+                    world: "postmaster-filter".into(),
+                    manifest: MANIFEST.into(),
+                    component: vec![0],
+                    signed_by: None,
+                },
+            )
+            .await
+            .expect("registry row");
         desk
     }
 

@@ -14,7 +14,7 @@ use crate::egress::{EgressHooks, EgressPolicy, HostPattern};
 use crate::engine::EPOCH_TICK;
 use crate::manifest::{Manifest, World};
 use crate::state::{LimitExceeded, LimitHit, Limiter, LogSink, PluginIdentity, StoreState, TicketScope};
-use switchboard_core::desk::{Desk, InvocationRecord};
+use switchboard_core::desk::{InvocationRecord, SystemDesk};
 
 /// Why an invocation failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub(crate) fn new_store(
     engine: &wasmtime::Engine,
     identity: &Arc<PluginIdentity>,
     manifest: &Manifest,
-    desk: Option<Desk>,
+    desk: Option<SystemDesk>,
     ticket: Option<TicketScope>,
 ) -> Result<Store<StoreState>, Failure> {
     let limits = &identity.limits;

@@ -259,10 +259,16 @@ impl PluginHost {
         scope: Option<TicketScope>,
     ) -> Result<(Result<Value, Failure>, Report), PluginError> {
         let (result, report, scope) = self.call(&loaded, call, scope).await;
+        let changes = |c: &[crate::bindings::base::switchboard::plugin::types::TicketChange]| {
+            serde_json::to_value(c.iter().map(crate::PluginChange::from).collect::<Vec<_>>()).unwrap_or(Value::Null)
+        };
         let result = result.map(|r| {
-            let mut value = serde_json::to_value(&r).unwrap_or(Value::Null);
+            let mut value = match &r {
+                crate::calls::CallResult::Changes(c) => changes(c),
+                other => serde_json::to_value(other).unwrap_or(Value::Null),
+            };
             if let (Some(scope), Value::Object(map)) = (scope, &mut value) {
-                map.insert("changes".into(), serde_json::to_value(&scope.changes).unwrap_or(Value::Null));
+                map.insert("changes".into(), changes(&scope.changes));
             }
             value
         });

@@ -8,7 +8,7 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::invoke::{Failure, Report};
-use switchboard_core::desk::{Desk, HttpAuditRecord, InvocationRecord};
+use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, SystemDesk};
 
 /// Prometheus collectors for plugin calls.
 pub struct PluginMetrics {
@@ -91,7 +91,7 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    pub(crate) fn start(desk: Option<Desk>, keep: i64) -> Recorder {
+    pub(crate) fn start(desk: Option<SystemDesk>, keep: i64) -> Recorder {
         let metrics = PluginMetrics::new();
         let Some(desk) = desk else { return Recorder { tx: None, metrics } };
         let (tx, mut rx) = mpsc::channel::<Message>(10_000);

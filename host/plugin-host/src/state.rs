@@ -14,7 +14,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::bindings::base::switchboard::plugin::types::{Article, Ticket, TicketChange};
 use crate::egress::EgressHooks;
 use crate::manifest::Limits;
-use switchboard_core::desk::Desk;
+use switchboard_core::desk::SystemDesk;
 
 /// A plugin's identity and settings, shared by its invocations.
 #[derive(Debug)]
@@ -155,7 +155,7 @@ pub(crate) struct StoreState {
     pub(crate) log: LogSink,
     pub(crate) stdout: MemoryOutputPipe,
     pub(crate) stderr: MemoryOutputPipe,
-    pub(crate) desk: Option<Desk>,
+    pub(crate) desk: Option<SystemDesk>,
     pub(crate) ticket: Option<TicketScope>,
 }
 

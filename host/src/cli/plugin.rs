@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use crate::cli::CliError;
-use crate::desk::{Actor, Desk};
+use crate::desk::{Actor, Desk, Trigger};
 use crate::plugin::manifest::World;
 use crate::plugin::{LocalInput, PluginError, PluginHost};
 
@@ -70,7 +70,8 @@ pub(crate) enum PluginCommand {
         /// Plugin name.
         name: String,
     },
-    /// Run a script task or transition action on a ticket and apply its changes.
+    /// Run a script task or transition action on a ticket and apply its changes
+    /// (as the system, or with `--as` with exactly that agent's rights).
     Apply {
         /// Plugin name.
         name: String,
@@ -80,9 +81,12 @@ pub(crate) enum PluginCommand {
         /// Parameters KEY=VALUE.
         #[arg(long = "param")]
         params: Vec<String>,
-        /// Show the changes without applying them.
+        /// Check and show the changes without applying them.
         #[arg(long)]
         test: bool,
+        /// Run with the rights of this agent (login) instead of the system's.
+        #[arg(long = "as", value_name = "LOGIN")]
+        as_agent: Option<String>,
     },
     /// Create a ready-to-build Rust plugin project.
     New {
@@ -166,6 +170,16 @@ fn pairs(values: &[String], what: &str) -> Result<Vec<(String, String)>, CliErro
         .collect()
 }
 
+/// The actor of the valid agent `login`, with its current queue permissions.
+async fn agent_named(desk: &Desk, login: &str) -> Result<Actor, CliError> {
+    let agent = desk.agent_list(&Actor::System).await?.into_iter().find(|a| a.login == login);
+    let actor = match agent {
+        Some(a) => desk.agent_actor(a.id).await?,
+        None => None,
+    };
+    actor.map(Actor::Agent).ok_or_else(|| CliError::Usage(format!("--as {login}: no valid agent with this login")))
+}
+
 /// Runs a plugin subcommand. `desk` is `None` only for commands that need no database.
 pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &PluginHost) -> Result<(), CliError> {
     let admin = Actor::System;
@@ -223,11 +237,11 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
             );
             println!("consecutive failures: {}", p.consecutive_failures);
             println!("manifest:\n{}", p.manifest.trim_end());
-            let config = desk.plugin_config_values(name).await?;
+            let config = desk.plugin_config(&admin, name).await?;
             if !config.is_empty() {
                 println!("configuration:");
-                for c in config {
-                    println!("  {} = {}", c.key, if c.secret { "(secret)".to_string() } else { c.value });
+                for (key, value) in config {
+                    println!("  {key} = {}", value.unwrap_or_else(|| "(secret)".to_string()));
                 }
             }
             println!("recent invocations:");
@@ -281,10 +295,15 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
             host.invalidate(name).await;
             println!("removed {name}");
         }
-        PluginCommand::Apply { name, ticket, params, test } => {
+        PluginCommand::Apply { name, ticket, params, test, as_agent } => {
             let desk = need_desk()?;
-            let t = desk.ticket_get_by_number(&admin, ticket).await?;
-            let run = host.apply_to_ticket(&admin, name, t.id, pairs(params, "param")?, *test).await?;
+            let caller = match as_agent {
+                None => admin.clone(),
+                Some(login) => agent_named(&desk, login).await?,
+            };
+            let t = desk.ticket_get_by_number(&caller, ticket).await?;
+            let trigger = if *test { Trigger::Test } else { Trigger::Apply };
+            let run = host.apply_to_ticket(&caller, trigger, name, t.id, pairs(params, "param")?).await?;
             host.flush().await;
             println!(
                 "{} {} on ticket {}: {} in {} µs",

@@ -9,7 +9,7 @@ use tokio::net::TcpListener;
 use crate::api::ApiSettings;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, DbError};
-use crate::desk::{Actor, Desk, DeskError, DeskSettings, SecretBox};
+use crate::desk::{Actor, DeskError, DeskSettings, SecretBox, SystemDesk};
 use crate::plugin::{PluginError, PluginHost, PluginHostSettings};
 use crate::worker::WorkerSettings;
 
@@ -54,8 +54,9 @@ pub struct FirstStart {
 
 /// A node ready to serve: the core, the plugin host with every plugin loaded.
 pub struct Node {
-    /// The core over the migrated database.
-    pub desk: Desk,
+    /// The system's handle on the core over the migrated database (the API
+    /// gets its actor-checked [`SystemDesk::desk`]).
+    pub desk: SystemDesk,
     /// The plugin host.
     pub plugins: PluginHost,
     /// The validated configuration.
@@ -126,11 +127,11 @@ pub fn plugin_settings(config: &Config, cache_dir: PathBuf) -> PluginHostSetting
 }
 
 /// Opens and migrates the database and wraps it in the core (no seeding).
-pub async fn open_desk(config: &Config) -> Result<Desk, StartError> {
+pub async fn open_desk(config: &Config) -> Result<SystemDesk, StartError> {
     let db = Db::connect(&config.database_url, config.sqlite_synchronous).await?;
     db.migrate().await?;
     let secrets = Some(SecretBox::new(&secret_key(config)?));
-    Ok(Desk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone(), secrets }))
+    Ok(SystemDesk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone(), secrets }))
 }
 
 /// The key that encrypts secrets at rest: `SWITCHBOARD_SECRET_KEY` (64 hex

@@ -11,14 +11,16 @@ use std::io::Write as _;
 use rand::Rng;
 use sqlx::Connection;
 use switchboard::db::{Db, SqliteSync};
-use switchboard::desk::{Desk, DeskSettings};
+use switchboard::desk::{Desk, DeskSettings, SystemDesk};
 
 /// A database the test owns.
 pub(crate) struct TestDb {
     /// Backend name for messages.
     pub(crate) name: &'static str,
-    /// The core over it.
+    /// The core over it (actor-checked).
     pub(crate) desk: Desk,
+    /// The system's handle on the same core (jobs, plugin records, kv).
+    pub(crate) system: SystemDesk,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
@@ -26,7 +28,7 @@ pub(crate) struct TestDb {
 impl TestDb {
     /// Drops the PostgreSQL database, if any.
     pub(crate) async fn cleanup(self) {
-        self.desk.db().close().await;
+        self.desk.close().await;
         if let Some((admin_url, name)) = self.pg {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
                 let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
@@ -40,9 +42,9 @@ async fn sqlite() -> TestDb {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Db::connect(&url, SqliteSync::Normal).await.expect("open sqlite");
     db.migrate().await.expect("migrate sqlite");
-    let desk = Desk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
-    desk.bootstrap().await.expect("bootstrap");
-    TestDb { name: "sqlite", desk, _dir: Some(dir), pg: None }
+    let system = SystemDesk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
+    system.bootstrap().await.expect("bootstrap");
+    TestDb { name: "sqlite", desk: system.desk().clone(), system, _dir: Some(dir), pg: None }
 }
 
 async fn postgres(admin_url: &str) -> TestDb {
@@ -52,9 +54,9 @@ async fn postgres(admin_url: &str) -> TestDb {
     let url = with_database(admin_url, &name);
     let db = Db::connect(&url, SqliteSync::Full).await.expect("open postgres");
     db.migrate().await.expect("migrate postgres");
-    let desk = Desk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
-    desk.bootstrap().await.expect("bootstrap");
-    TestDb { name: "postgres", desk, _dir: None, pg: Some((admin_url.to_string(), name)) }
+    let system = SystemDesk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
+    system.bootstrap().await.expect("bootstrap");
+    TestDb { name: "postgres", desk: system.desk().clone(), system, _dir: None, pg: Some((admin_url.to_string(), name)) }
 }
 
 /// `url` (`postgres://user@host:port/db?params`) naming database `db` instead,

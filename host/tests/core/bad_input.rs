@@ -69,7 +69,7 @@ async fn plugin_logs_with_nul_are_recorded() {
             error: Some("bad\0message".into()),
             logs: "[stdout] a\0b\n".into(),
         };
-        db.desk.plugin_invocations_store(&[record], 10).await.unwrap_or_else(|e| panic!("{}: storing the record: {e}", db.name));
+        db.system.plugin_invocations_store(&[record], 10).await.unwrap_or_else(|e| panic!("{}: storing the record: {e}", db.name));
         let stored = db.desk.plugin_invocations(&Actor::System, "noisy", 10).await.expect("read back");
         assert_eq!(
             (stored[0].logs.as_str(), stored[0].error.as_deref()),

@@ -16,7 +16,7 @@ type Schema = BTreeMap<String, BTreeMap<String, bool>>;
 /// tsvector columns on PostgreSQL): only its existence is compared.
 const FULL_TEXT: &str = "ticket_search";
 
-async fn schema(desk: &switchboard::desk::Desk) -> Schema {
+async fn schema(desk: &switchboard::desk::SystemDesk) -> Schema {
     let pool = desk.db().pool();
     let mut schema = Schema::new();
     match desk.db().backend() {
@@ -68,7 +68,7 @@ async fn both_migration_trees_define_the_same_tables_and_columns() {
     each_backend(|db| {
         let seen = seen.clone();
         async move {
-            let found = schema(&db.desk).await;
+            let found = schema(&db.system).await;
             assert!(found.contains_key("tickets") && found.contains_key(FULL_TEXT), "{}: {found:?}", db.name);
             seen.lock().expect("lock").push((db.name, found));
             db

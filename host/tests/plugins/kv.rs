@@ -93,7 +93,7 @@ async fn a_real_guest_uses_its_key_value_store() {
         let denied = kv(&restarted, &probe, &[("op", "get"), ("key", "count")]).await.expect_err("not granted");
         assert_eq!(denied.kind, "plugin_error", "{}: {denied}", db.name);
         assert!(denied.message.starts_with("denied"), "{denied}");
-        assert_eq!(db.desk.kv_get(&probe, "count").await.expect("kv_get"), Some(b"11".to_vec()), "denial deletes nothing");
+        assert_eq!(db.system.kv_get(&probe, "count").await.expect("kv_get"), Some(b"11".to_vec()), "denial deletes nothing");
         db
     })
     .await;

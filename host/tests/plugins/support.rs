@@ -31,7 +31,7 @@ pub(crate) use require_plugins;
 /// A plugin host over the test database, with its own artifact cache.
 pub(crate) fn host(db: &TestDb, cache: &std::path::Path) -> PluginHost {
     PluginHost::new(
-        Some(db.desk.clone()),
+        Some(db.system.clone()),
         PluginHostSettings { cache_dir: cache.to_path_buf(), require_signatures: false, records_kept: 100 },
     )
     .expect("plugin host")

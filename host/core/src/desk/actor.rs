@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use crate::desk::DeskError;
+use crate::desk::{DeskError, Trigger};
 
 /// Access an agent has to one queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -57,13 +57,20 @@ pub enum Actor {
         /// The customer user's login.
         login: String,
     },
-    /// A plugin applying its changes: acts with system rights, recorded under
-    /// its name and version.
+    /// A plugin applying its changes. It has exactly the rights of
+    /// `on_behalf` (whoever set it off, or the rights its system trigger was
+    /// given; see [`Trigger::system_rights`]) and never admin rights of its
+    /// own; history names the plugin, version, `on_behalf` and the trigger.
+    /// Built by [`Actor::plugin_run`].
     Plugin {
         /// Plugin name.
         name: String,
         /// Plugin version.
         version: String,
+        /// Whose rights the run has: every permission check delegates to it.
+        on_behalf: Box<Actor>,
+        /// What set the run off.
+        trigger: Trigger,
     },
     /// An integration token: allowed only what a feature grants it explicitly.
     Integration {
@@ -79,12 +86,15 @@ impl Actor {
             Actor::System => "system".to_string(),
             Actor::Agent(a) => format!("agent:{}", a.login),
             Actor::Customer { login } => format!("customer:{login}"),
-            Actor::Plugin { name, version } => format!("plugin:{name}@{version}"),
+            Actor::Plugin { name, version, on_behalf, trigger } => {
+                format!("plugin:{name}@{version} by {} ({trigger})", on_behalf.label())
+            }
             Actor::Integration { name } => format!("integration:{name}"),
         }
     }
 
-    /// True for the system and for admins.
+    /// True for the system and for admins (never for a plugin, which does not
+    /// configure the system whoever set it off).
     pub fn is_admin(&self) -> bool {
         match self {
             Actor::System => true,
@@ -105,7 +115,8 @@ impl Actor {
     /// Refuses anyone but agents, admins and the system (catalogue reads).
     pub fn require_staff(&self) -> Result<(), DeskError> {
         match self {
-            Actor::System | Actor::Agent(_) | Actor::Plugin { .. } => Ok(()),
+            Actor::System | Actor::Agent(_) => Ok(()),
+            Actor::Plugin { on_behalf, .. } => on_behalf.require_staff(),
             _ => Err(DeskError::Forbidden("this needs an agent or admin token".into())),
         }
     }
@@ -114,6 +125,7 @@ impl Actor {
     pub fn require_not_integration(&self) -> Result<(), DeskError> {
         match self {
             Actor::Integration { .. } => Err(DeskError::Forbidden("integration tokens have not been granted this".into())),
+            Actor::Plugin { on_behalf, .. } => on_behalf.require_not_integration(),
             _ => Ok(()),
         }
     }
@@ -121,7 +133,8 @@ impl Actor {
     /// The permission this actor has on `queue_id` (`None`: no access).
     pub fn queue_permission(&self, queue_id: i64) -> Option<QueuePermission> {
         match self {
-            Actor::System | Actor::Plugin { .. } => Some(QueuePermission::Rw),
+            Actor::System => Some(QueuePermission::Rw),
+            Actor::Plugin { on_behalf, .. } => on_behalf.queue_permission(queue_id),
             Actor::Agent(a) if a.admin => Some(QueuePermission::Rw),
             Actor::Agent(a) => a.queues.get(&queue_id).copied(),
             _ => None,
@@ -132,7 +145,8 @@ impl Actor {
     pub fn readable_queues(&self) -> Option<Vec<i64>> {
         match self {
             Actor::Agent(a) if !a.admin => Some(a.queues.keys().copied().collect()),
-            Actor::System | Actor::Agent(_) | Actor::Plugin { .. } => None,
+            Actor::Plugin { on_behalf, .. } => on_behalf.readable_queues(),
+            Actor::System | Actor::Agent(_) => None,
             _ => Some(Vec::new()),
         }
     }

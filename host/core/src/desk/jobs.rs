@@ -16,11 +16,11 @@ use sqlx::{AnyConnection, Row};
 use crate::db::{Arg, Backend, Sql};
 use crate::desk::stored;
 use crate::desk::time::now_micros;
-use crate::desk::{Actor, Desk, DeskError};
+use crate::desk::{Actor, Desk, DeskError, SystemDesk};
 
 /// What a job does: its kind and its typed arguments, stored as the `kind`
 /// column and the JSON `payload` column. Each variant has one handler in the
-/// core ([`Desk::job_run`]).
+/// core ([`SystemDesk::job_run`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload")]
 pub enum JobTask {
@@ -169,7 +169,7 @@ pub fn backoff(attempt: i64) -> Duration {
     Duration::from_secs((1u64 << exp).min(3600))
 }
 
-impl Desk {
+impl SystemDesk {
     /// Enqueues a job in its own transaction.
     pub async fn job_enqueue(&self, job: NewJob) -> Result<i64, DeskError> {
         let mut tx = self.db().begin_write().await?;
@@ -257,7 +257,9 @@ impl Desk {
         tx.commit().await?;
         Ok(done.rows_affected())
     }
+}
 
+impl Desk {
     /// Lists recent jobs, newest first (admin only).
     pub async fn job_list(&self, actor: &Actor, status: Option<JobStatus>, limit: i64) -> Result<Vec<Job>, DeskError> {
         actor.require_admin()?;

@@ -7,9 +7,9 @@ use crate::desk::catalog::StateType;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::ticket_write::lock_ticket;
 use crate::desk::time::{from_micros, now_micros, to_micros};
-use crate::desk::{Desk, DeskError};
+use crate::desk::{DeskError, SystemDesk};
 
-impl Desk {
+impl SystemDesk {
     /// Handles a [`JobTask::PendingDue`](crate::desk::JobTask::PendingDue) job. A ticket that left its pending state
     /// or got a new pending time since the job was queued is left alone, and
     /// running the same job twice changes nothing more than running it once.

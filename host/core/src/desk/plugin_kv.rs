@@ -3,7 +3,7 @@
 use sqlx::{Any, Row};
 
 use crate::db::Backend;
-use crate::desk::{Desk, DeskError};
+use crate::desk::{DeskError, SystemDesk};
 
 /// Why a key-value operation was refused (shown to the plugin).
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,7 @@ fn check_key(key: &str) -> Result<(), KvError> {
     }
 }
 
-impl Desk {
+impl SystemDesk {
     /// Reads a value.
     pub async fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         check_key(key)?;

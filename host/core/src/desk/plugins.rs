@@ -7,7 +7,6 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
 use crate::db::{get_bool, Arg, Sql};
-use crate::desk::input::storable;
 use crate::desk::stored;
 use crate::desk::time::now_micros;
 use crate::desk::{Actor, Desk, DeskError};
@@ -161,7 +160,7 @@ fn summary_from_row(row: &AnyRow) -> Result<PluginSummary, sqlx::Error> {
     })
 }
 
-fn not_found(name: &str) -> DeskError {
+pub(crate) fn not_found(name: &str) -> DeskError {
     DeskError::NotFound { what: "plugin", id: name.to_string() }
 }
 
@@ -224,16 +223,16 @@ impl Desk {
         self.plugin_get(actor, &new.name).await
     }
 
-    /// Lists installed plugins (staff).
+    /// Lists installed plugins (admin: manifests and breaker state are configuration).
     pub async fn plugin_list(&self, actor: &Actor) -> Result<Vec<PluginSummary>, DeskError> {
-        actor.require_staff()?;
+        actor.require_admin()?;
         let rows = sqlx::query(&format!("{SUMMARY} ORDER BY p.name")).fetch_all(self.db().pool()).await?;
         Ok(rows.iter().map(summary_from_row).collect::<Result<_, _>>()?)
     }
 
-    /// Reads one plugin (staff).
+    /// Reads one plugin (admin).
     pub async fn plugin_get(&self, actor: &Actor, name: &str) -> Result<PluginSummary, DeskError> {
-        actor.require_staff()?;
+        actor.require_admin()?;
         let row = sqlx::query(&format!("{SUMMARY} WHERE p.name = $1"))
             .bind(name)
             .fetch_optional(self.db().pool())
@@ -242,9 +241,9 @@ impl Desk {
         Ok(summary_from_row(&row)?)
     }
 
-    /// Lists the installed versions of a plugin, newest first (staff).
+    /// Lists the installed versions of a plugin, newest first (admin).
     pub async fn plugin_versions(&self, actor: &Actor, name: &str) -> Result<Vec<PluginVersion>, DeskError> {
-        actor.require_staff()?;
+        actor.require_admin()?;
         let rows = sqlx::query("SELECT name, version, sha256, world, manifest, signed_by, installed_at FROM plugin_versions WHERE name = $1 ORDER BY installed_at DESC")
             .bind(name)
             .fetch_all(self.db().pool())
@@ -266,16 +265,6 @@ impl Desk {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(DeskError::from)
-    }
-
-    /// The component bytes of one version (for the plugin host).
-    pub async fn plugin_component(&self, name: &str, version: &str) -> Result<Vec<u8>, DeskError> {
-        sqlx::query_scalar::<Any, Vec<u8>>("SELECT component FROM plugin_versions WHERE name = $1 AND version = $2")
-            .bind(name)
-            .bind(version)
-            .fetch_optional(self.db().pool())
-            .await?
-            .ok_or_else(|| not_found(&format!("{name} {version}")))
     }
 
     /// Enables or disables a plugin (admin). Enabling also lifts a suspension.
@@ -360,109 +349,28 @@ impl Desk {
         Ok(())
     }
 
-    /// All configuration values of a plugin, secrets decrypted (for the plugin host only).
-    pub async fn plugin_config_values(&self, name: &str) -> Result<Vec<PluginConfigValue>, DeskError> {
+    /// A plugin's configuration as an admin may see it: every key, secrets
+    /// as `None` (they are never decrypted for anyone but the plugin host).
+    pub async fn plugin_config(&self, actor: &Actor, name: &str) -> Result<Vec<(String, Option<String>)>, DeskError> {
+        actor.require_admin()?;
+        self.plugin_get(actor, name).await?;
         let rows = sqlx::query("SELECT key, value, secret FROM plugin_config WHERE name = $1 ORDER BY key")
             .bind(name)
             .fetch_all(self.db().pool())
             .await?;
-        let mut out = Vec::new();
-        for row in rows {
-            let secret = get_bool(&row, "secret")?;
-            let stored: String = row.try_get("value")?;
-            let value = if secret {
-                self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.open(&stored)?
-            } else {
-                stored
-            };
-            out.push(PluginConfigValue { key: row.try_get("key")?, value, secret });
-        }
-        Ok(out)
+        rows.iter()
+            .map(|row| {
+                let secret = get_bool(row, "secret")?;
+                Ok((row.try_get("key")?, if secret { None } else { Some(row.try_get("value")?) }))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(DeskError::from)
     }
 
-    /// Counts a failure; suspends the plugin once `threshold` failures in a
-    /// row are reached. Returns true when this call suspended it.
-    pub async fn plugin_record_failure(&self, name: &str, reason: &str, threshold: i64) -> Result<bool, DeskError> {
-        let mut tx = self.db().begin_write().await?;
-        let failures: Option<i64> = sqlx::query_scalar::<Any, i64>(
-            "UPDATE plugins SET consecutive_failures = consecutive_failures + 1 WHERE name = $1 RETURNING consecutive_failures",
-        )
-        .bind(name)
-        .fetch_optional(&mut *tx.tx)
-        .await?;
-        let suspend = failures.is_some_and(|f| f >= threshold);
-        if suspend {
-            let why = format!("suspended after {threshold} consecutive failures; last: {}", storable(reason));
-            sqlx::query(
-                "UPDATE plugins SET enabled = $1, suspended_reason = $2, changed_at = $3 WHERE name = $4 AND suspended_reason IS NULL",
-            )
-            .bind(false)
-            .bind(why)
-            .bind(now_micros())
-            .bind(name)
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(suspend)
-    }
-
-    /// Resets the failure count after a success.
-    pub async fn plugin_record_success(&self, name: &str) -> Result<(), DeskError> {
-        let mut tx = self.db().begin_write().await?;
-        sqlx::query("UPDATE plugins SET consecutive_failures = 0 WHERE name = $1 AND consecutive_failures > 0")
-            .bind(name)
-            .execute(&mut *tx.tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Stores invocation records (batched by the plugin host) and keeps the
-    /// newest `keep` per plugin.
-    pub async fn plugin_invocations_store(&self, records: &[InvocationRecord], keep: i64) -> Result<(), DeskError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.db().begin_write().await?;
-        for r in records {
-            sqlx::query(
-                "INSERT INTO plugin_invocations (plugin, version, world, function, started_at, duration_us, fuel_used, peak_memory, outcome, error_kind, error, logs) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(&r.plugin)
-            .bind(&r.version)
-            .bind(&r.world)
-            .bind(&r.function)
-            .bind(r.started_at.timestamp_micros())
-            .bind(r.duration_us)
-            .bind(r.fuel_used)
-            .bind(r.peak_memory)
-            .bind(&r.outcome)
-            .bind(r.error_kind.as_deref())
-            .bind(r.error.as_deref().map(|e| storable(e).into_owned()))
-            .bind(storable(&r.logs).into_owned())
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        let mut plugins: Vec<&str> = records.iter().map(|r| r.plugin.as_str()).collect();
-        plugins.sort_unstable();
-        plugins.dedup();
-        for plugin in plugins {
-            sqlx::query(
-                "DELETE FROM plugin_invocations WHERE plugin = $1 AND id <= (SELECT id FROM plugin_invocations WHERE plugin = $1 ORDER BY id DESC LIMIT 1 OFFSET $2)",
-            )
-            .bind(plugin)
-            .bind(keep)
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// The newest invocation records of a plugin (staff).
+    /// The newest invocation records of a plugin (admin: their logs name
+    /// tickets and queues of every caller).
     pub async fn plugin_invocations(&self, actor: &Actor, name: &str, limit: i64) -> Result<Vec<InvocationRecord>, DeskError> {
-        actor.require_staff()?;
+        actor.require_admin()?;
         let rows = sqlx::query(
             "SELECT id, plugin, version, world, function, started_at, duration_us, fuel_used, peak_memory, outcome, error_kind, error, logs FROM plugin_invocations WHERE plugin = $1 ORDER BY id DESC LIMIT $2",
         )
@@ -490,34 +398,6 @@ impl Desk {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(DeskError::from)
-    }
-
-    /// Stores outbound HTTP audit records.
-    pub async fn plugin_http_audit_store(&self, records: &[HttpAuditRecord]) -> Result<(), DeskError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.db().begin_write().await?;
-        for r in records {
-            sqlx::query(
-                "INSERT INTO plugin_http_audit (plugin, version, method, scheme, host, port, status, bytes, duration_us, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&r.plugin)
-            .bind(&r.version)
-            .bind(&r.method)
-            .bind(&r.scheme)
-            .bind(&r.host)
-            .bind(r.port)
-            .bind(r.status)
-            .bind(r.bytes)
-            .bind(r.duration_us)
-            .bind(&r.outcome)
-            .bind(r.created_at.timestamp_micros())
-            .execute(&mut *tx.tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     /// The newest outbound HTTP audit records, optionally of one plugin (admin).
@@ -564,11 +444,5 @@ impl Desk {
             .map_err(|e| DeskError::from_write(e, &format!("trusted key '{name}'")))?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Lists trusted keys as (name, public key hex).
-    pub async fn trusted_keys(&self) -> Result<Vec<(String, String)>, DeskError> {
-        let rows = sqlx::query("SELECT name, public_key FROM trusted_keys ORDER BY name").fetch_all(self.db().pool()).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>().map_err(DeskError::from)
     }
 }

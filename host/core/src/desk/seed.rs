@@ -5,7 +5,7 @@ use sqlx::Any;
 use crate::db::Backend;
 use crate::desk::time::now_micros;
 use crate::desk::tokens::{insert_token, TokenRole};
-use crate::desk::{Desk, DeskError};
+use crate::desk::{DeskError, SystemDesk};
 
 /// What the first start created.
 #[derive(Debug)]
@@ -39,7 +39,7 @@ const SEED_LOCK: i64 = 0x7362_7365_6564;
 
 const TYPES: [&str; 4] = ["Unclassified", "Incident", "Problem", "Service Request"];
 
-impl Desk {
+impl SystemDesk {
     /// Fills an empty database with defaults, the `admin` agent and a one-time
     /// admin token. Does nothing on a database that already has agents.
     pub async fn bootstrap(&self) -> Result<Bootstrap, DeskError> {

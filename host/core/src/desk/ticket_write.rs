@@ -302,13 +302,42 @@ impl Desk {
     }
 
     /// Changes ticket fields and adds notes, all in one transaction (what a
-    /// plugin's changes become).
+    /// plugin's changes become). Every queue, owner and field the change
+    /// touches is checked against `actor` (for a plugin: whoever set it off)
+    /// before anything is written.
     pub async fn ticket_change(
         &self,
         actor: &Actor,
         id: i64,
         update: TicketUpdate,
         notes: Vec<crate::desk::NewArticle>,
+    ) -> Result<Ticket, DeskError> {
+        self.change_ticket(actor, id, update, notes, true).await
+    }
+
+    /// Makes every check [`Desk::ticket_change`] makes, writes nothing, and
+    /// returns the ticket unchanged: a plugin's test run refuses exactly what
+    /// applying it would refuse.
+    pub async fn ticket_change_check(
+        &self,
+        actor: &Actor,
+        id: i64,
+        update: TicketUpdate,
+        notes: Vec<crate::desk::NewArticle>,
+    ) -> Result<Ticket, DeskError> {
+        self.change_ticket(actor, id, update, notes, false).await?;
+        self.ticket_get(actor, id).await
+    }
+
+    /// The body of [`Desk::ticket_change`]; without `commit` the transaction
+    /// is rolled back after the last check and write.
+    async fn change_ticket(
+        &self,
+        actor: &Actor,
+        id: i64,
+        update: TicketUpdate,
+        notes: Vec<crate::desk::NewArticle>,
+        commit: bool,
     ) -> Result<Ticket, DeskError> {
         actor.require_staff()?;
         crate::desk::input::check(&(&update, notes.as_slice()))?;
@@ -479,6 +508,10 @@ impl Desk {
         }
         if let (Some(until), true) = (pending_until, pending_until != current.pending_until || new_state_type != current.state_type) {
             schedule_pending(conn, id, until).await?;
+        }
+        if !commit {
+            tx.rollback().await?;
+            return Ok(current);
         }
         tx.commit().await.map_err(|e: DbError| DeskError::Db(e))?;
         self.ticket_get(&Actor::System, id).await

@@ -151,15 +151,18 @@ pub struct CreatedTicket {
 /// What an actor may do with one ticket.
 pub(crate) struct TicketAccess {
     pub(crate) ticket_id: i64,
+    /// Name of the ticket's queue, for refusals that say what was refused.
+    queue: String,
     permission: Option<QueuePermission>,
     customer_owned: Option<bool>,
 }
 
 impl TicketAccess {
     /// What `actor` may do with a ticket in `queue_id` belonging to `customer_user`.
-    fn new(actor: &Actor, ticket_id: i64, queue_id: i64, customer_user: Option<&str>) -> TicketAccess {
+    fn new(actor: &Actor, ticket_id: i64, queue_id: i64, queue: &str, customer_user: Option<&str>) -> TicketAccess {
         TicketAccess {
             ticket_id,
+            queue: queue.to_string(),
             permission: actor.queue_permission(queue_id),
             customer_owned: match actor {
                 Actor::Customer { login } => Some(customer_user == Some(login.as_str())),
@@ -173,7 +176,7 @@ impl TicketAccess {
         match (self.customer_owned, self.permission) {
             (Some(true), _) | (None, Some(_)) => Ok(()),
             (Some(false), _) => Err(DeskError::NotFound { what: "ticket", id: self.ticket_id.to_string() }),
-            (None, None) => Err(DeskError::Forbidden(format!("no permission on the queue of ticket {}", self.ticket_id))),
+            (None, None) => Err(DeskError::Forbidden(format!("no permission on queue '{}' of ticket {}", self.queue, self.ticket_id))),
         }
     }
 
@@ -182,7 +185,7 @@ impl TicketAccess {
         self.require_read()?;
         match (actor, self.permission) {
             (Actor::Customer { .. }, _) | (_, Some(QueuePermission::Rw)) => Ok(()),
-            _ => Err(DeskError::Forbidden(format!("no rw permission on the queue of ticket {}", self.ticket_id))),
+            _ => Err(DeskError::Forbidden(format!("no rw permission on queue '{}' of ticket {}", self.queue, self.ticket_id))),
         }
     }
 }
@@ -240,6 +243,15 @@ impl Desk {
         Ok(ticket)
     }
 
+    /// Reads a ticket the actor may change (rw on its queue): what a caller
+    /// needs before it sets off a plugin run on the ticket.
+    pub async fn ticket_get_writable(&self, actor: &Actor, id: i64) -> Result<Ticket, DeskError> {
+        actor.require_staff()?;
+        let ticket = self.ticket_get(actor, id).await?;
+        self.access_of(actor, &ticket).require_write(actor)?;
+        Ok(ticket)
+    }
+
     /// Reads a ticket by its human number.
     pub async fn ticket_get_by_number(&self, actor: &Actor, number: &str) -> Result<Ticket, DeskError> {
         actor.require_not_integration()?;
@@ -251,19 +263,21 @@ impl Desk {
     }
 
     fn access_of(&self, actor: &Actor, ticket: &Ticket) -> TicketAccess {
-        TicketAccess::new(actor, ticket.id, ticket.queue_id, ticket.customer_user.as_deref())
+        TicketAccess::new(actor, ticket.id, ticket.queue_id, &ticket.queue, ticket.customer_user.as_deref())
     }
 
     /// Looks up what `actor` may do with ticket `id`.
     pub(crate) async fn ticket_access(&self, conn: &mut AnyConnection, actor: &Actor, id: i64) -> Result<TicketAccess, DeskError> {
         actor.require_not_integration()?;
-        let row = sqlx::query("SELECT queue_id, customer_user FROM tickets WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        let row =
+            sqlx::query("SELECT t.queue_id, t.customer_user, q.name FROM tickets t JOIN queues q ON q.id = t.queue_id WHERE t.id = $1")
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
         let queue_id: i64 = row.try_get(0)?;
         let customer_user: Option<String> = row.try_get(1)?;
-        Ok(TicketAccess::new(actor, id, queue_id, customer_user.as_deref()))
+        let queue: String = row.try_get(2)?;
+        Ok(TicketAccess::new(actor, id, queue_id, &queue, customer_user.as_deref()))
     }
 }
