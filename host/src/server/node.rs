@@ -130,7 +130,15 @@ pub async fn open_desk(config: &Config) -> Result<Desk, StartError> {
     let db = Db::connect(&config.database_url, config.sqlite_synchronous).await?;
     db.migrate().await?;
     let secrets = Some(SecretBox::new(&secret_key(config)?));
-    Ok(Desk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone(), secrets }))
+    Ok(Desk::new(
+        db,
+        DeskSettings {
+            system_id: config.system_id,
+            default_queue: config.default_queue.clone(),
+            secrets,
+            customer: config.customer.clone(),
+        },
+    ))
 }
 
 /// The key that encrypts secrets at rest: `SWITCHBOARD_SECRET_KEY` (64 hex
