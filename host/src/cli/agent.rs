@@ -33,7 +33,10 @@ pub(crate) async fn run(desk: &Desk, command: &AgentCommand) -> Result<(), CliEr
                     done.was_role.map_or("unknown", |r| r.as_str()),
                     if done.was_valid { "valid" } else { "invalid" }
                 );
-                println!("its admin tokens work again; create a new one with `switchboard token create --role admin --user {}`", agent.login);
+                println!(
+                    "its admin tokens work again; create a new one with `switchboard token create --role admin --user {}`",
+                    agent.login
+                );
             }
             Ok(())
         }

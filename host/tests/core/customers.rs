@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::Utc;
 use serde_json::json;
 use switchboard::desk::{
-    Actor, AttachmentInput, CustomerField, CustomerPolicy, Desk, DeskError, DeskSettings, DynamicFieldInput, NewArticle, NewTicket,
-    Ref, TicketQuery, TicketView,
+    Actor, AttachmentInput, CustomerField, CustomerPolicy, Desk, DeskError, DeskSettings, DynamicFieldInput, NewArticle, NewTicket, Ref,
+    TicketQuery, TicketView,
 };
 
 use crate::common::{each_backend, TestDb};

@@ -384,9 +384,7 @@ async fn require_an_admin(conn: &mut sqlx::AnyConnection, doing: &str) -> Result
         .fetch_one(&mut *conn)
         .await?;
     if admins == 0 {
-        return Err(DeskError::Conflict(format!(
-            "{doing} this agent would leave no valid admin; make another agent an admin first"
-        )));
+        return Err(DeskError::Conflict(format!("{doing} this agent would leave no valid admin; make another agent an admin first")));
     }
     Ok(())
 }

@@ -264,7 +264,8 @@ impl DynamicField {
     }
 }
 
-const SELECT: &str = "SELECT id, name, label, object_type, field_type, config, valid, customer_visible, created_at, changed_at FROM dynamic_fields";
+const SELECT: &str =
+    "SELECT id, name, label, object_type, field_type, config, valid, customer_visible, created_at, changed_at FROM dynamic_fields";
 
 fn field_from_row(row: &AnyRow) -> Result<DynamicField, sqlx::Error> {
     let object_type: String = row.try_get("object_type")?;
