@@ -1,5 +1,6 @@
-//! The `switchboard` command line: `serve`, `migrate`, `token` and `plugin`.
+//! The `switchboard` command line: `serve`, `migrate`, `token`, `agent` and `plugin`.
 
+mod agent;
 mod plugin;
 
 use crate::config::{CommonArgs, Config, ConfigError, ServeArgs};
@@ -29,6 +30,9 @@ enum Command {
     /// Create, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Recover agents on the database directly (e.g. promote one back to admin).
+    #[command(subcommand)]
+    Agent(agent::AgentCommand),
     /// Install, configure, run and manage WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -104,6 +108,10 @@ impl Cli {
                 let system = open(&config).await?;
                 system.bootstrap().await?;
                 token_command(system.desk(), command).await
+            }
+            Command::Agent(command) => {
+                let config = Config::resolve(&self.common, &ServeArgs::default())?;
+                agent::run(open(&config).await?.desk(), command).await
             }
             Command::Plugin(command) => {
                 let config = Config::resolve(&self.common, &ServeArgs::default())?;

@@ -9,6 +9,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::db::SqliteSync;
+use crate::desk::{CustomerField, CustomerPolicy};
 
 /// Settings shared by every subcommand (flags or env; all optional).
 #[derive(Debug, Clone, Default, Args)]
@@ -62,6 +63,13 @@ pub struct ServeArgs {
     /// Queue for tickets whose creator names none (customers, later mail) [default: Raw].
     #[arg(long, env = "SWITCHBOARD_DEFAULT_QUEUE", value_name = "NAME")]
     pub default_queue: Option<String>,
+    /// Queues a customer may name when it creates a ticket, comma-separated [default: the default queue only].
+    #[arg(long, env = "SWITCHBOARD_CUSTOMER_QUEUES", value_name = "NAMES", value_delimiter = ',')]
+    pub customer_queues: Option<Vec<String>>,
+    /// Fields customers may set beyond title, article and queue, comma-separated: priority, type, dynamic_fields
+    /// (customer-visible ones) [default: none].
+    #[arg(long, env = "SWITCHBOARD_CUSTOMER_FIELDS", value_name = "FIELDS", value_delimiter = ',')]
+    pub customer_fields: Option<Vec<String>>,
 }
 
 /// The TOML file: the same keys as the flags.
@@ -77,6 +85,8 @@ struct FileConfig {
     job_poll_interval_ms: Option<u64>,
     job_lease_secs: Option<u64>,
     default_queue: Option<String>,
+    customer_queues: Option<Vec<String>>,
+    customer_fields: Option<Vec<String>>,
     require_signed_plugins: Option<bool>,
 }
 
@@ -106,6 +116,8 @@ pub struct Config {
     pub job_lease_secs: u64,
     /// Default queue name.
     pub default_queue: String,
+    /// What customers may set when they create a ticket.
+    pub customer: CustomerPolicy,
     /// Only signed plugins may be installed.
     pub require_signed_plugins: bool,
 }
@@ -137,6 +149,18 @@ impl Config {
         if job_lease_secs == 0 {
             return Err(ConfigError("job_lease_secs: must be at least 1".into()));
         }
+        let names = |list: Option<Vec<String>>| -> Vec<String> {
+            list.unwrap_or_default().into_iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()
+        };
+        let mut fields = Vec::new();
+        for name in names(serve.customer_fields.clone().or(file.customer_fields)) {
+            let field = CustomerField::parse(&name).ok_or_else(|| {
+                let known: Vec<&str> = CustomerField::ALL.iter().map(|f| f.as_str()).collect();
+                ConfigError(format!("customer_fields: unknown field '{name}'; expected {}", known.join(", ")))
+            })?;
+            fields.push(field);
+        }
+        let customer = CustomerPolicy { queues: names(serve.customer_queues.clone().or(file.customer_queues)), fields };
         Ok(Config {
             data_dir,
             database_url,
@@ -147,6 +171,7 @@ impl Config {
             job_poll_interval_ms,
             job_lease_secs,
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
+            customer,
             require_signed_plugins: common.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
         })
     }
@@ -193,6 +218,22 @@ mod tests {
         let err = Config::resolve(&common, &ServeArgs::default()).expect_err("typo is an error");
         assert!(err.0.contains("lisen"), "{err}");
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn customer_policy_comes_from_flags_or_the_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("switchboard.toml");
+        std::fs::write(&path, "customer_queues = [\"Raw\", \"Misc\"]\ncustomer_fields = [\"priority\"]\n").expect("write");
+        let common = CommonArgs { config: Some(path), ..Default::default() };
+        let config = Config::resolve(&common, &ServeArgs::default()).expect("valid");
+        assert_eq!(config.customer.queues, ["Raw", "Misc"]);
+        assert_eq!(config.customer.fields, [CustomerField::Priority]);
+        let serve = ServeArgs { customer_fields: Some(vec!["owner".into()]), ..Default::default() };
+        let err = Config::resolve(&common, &serve).expect_err("owner is never a customer's");
+        assert!(err.0.contains("customer_fields") && err.0.contains("owner"), "{err}");
+        let defaults = Config::resolve(&CommonArgs::default(), &ServeArgs::default()).expect("defaults");
+        assert!(defaults.customer.queues.is_empty() && defaults.customer.fields.is_empty(), "default: the default queue, no fields");
     }
 
     #[test]

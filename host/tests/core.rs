@@ -1,9 +1,13 @@
 //! The ticket core without HTTP, on every backend: numbering under
 //! concurrency, atomic creates, permissions, search paging and the job queue.
 
+#[path = "core/admins.rs"]
+mod admins;
 #[path = "core/bad_input.rs"]
 mod bad_input;
 mod common;
+#[path = "core/customers.rs"]
+mod customers;
 #[path = "core/schema.rs"]
 mod schema;
 #[path = "core/stored.rs"]

@@ -89,11 +89,11 @@ impl From<DeskError> for ApiError {
             DeskError::NotFound { .. } => StatusCode::NOT_FOUND,
             DeskError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             DeskError::Conflict(_) => StatusCode::CONFLICT,
-            DeskError::Forbidden(_) => StatusCode::FORBIDDEN,
+            DeskError::Forbidden(_) | DeskError::ForbiddenFields(_) => StatusCode::FORBIDDEN,
             DeskError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match err {
-            DeskError::Invalid(fields) => ApiError {
+            DeskError::Invalid(fields) | DeskError::ForbiddenFields(fields) => ApiError {
                 status,
                 detail: fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
                 errors: fields.into_iter().map(|FieldError { field, message }| ProblemField { field, message }).collect(),

@@ -57,6 +57,8 @@ pub(crate) struct DynamicFieldDto {
     config: FieldConfigDto,
     /// Valid flag.
     valid: bool,
+    /// Customers see this field's values (otherwise it is left out of a customer's view).
+    customer_visible: bool,
     /// Creation time.
     created_at: DateTime<Utc>,
     /// Last change.
@@ -78,6 +80,7 @@ impl From<DynamicField> for DynamicFieldDto {
                 max_length: f.config.max_length,
             },
             valid: f.valid,
+            customer_visible: f.customer_visible,
             created_at: f.created_at,
             changed_at: f.changed_at,
         }
@@ -102,6 +105,8 @@ pub(crate) struct DynamicFieldCreateDto {
     config: Option<FieldConfigDto>,
     /// Valid flag.
     valid: Option<bool>,
+    /// Shown to customers (default false).
+    customer_visible: Option<bool>,
 }
 
 /// Fields to change a definition (name, object and field type are fixed).
@@ -114,6 +119,8 @@ pub(crate) struct DynamicFieldUpdateDto {
     config: Option<FieldConfigDto>,
     /// New valid flag.
     valid: Option<bool>,
+    /// New customer-visible flag.
+    customer_visible: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/v1/dynamic-fields", tag = "dynamic-fields", summary = "List dynamic field definitions",
@@ -137,6 +144,7 @@ async fn create_field(
         field_type: d.field_type,
         config: d.config.map(Into::into),
         valid: d.valid,
+        customer_visible: d.customer_visible,
     };
     Ok((StatusCode::CREATED, Json(state.desk.dynamic_field_create(&caller.actor, input).await?.into())))
 }
@@ -157,7 +165,8 @@ async fn update_field(
     ApiPath(id): ApiPath<i64>,
     ApiJson(d): ApiJson<DynamicFieldUpdateDto>,
 ) -> Result<Json<DynamicFieldDto>, ApiError> {
-    let update = DynamicFieldUpdate { label: d.label, config: d.config.map(Into::into), valid: d.valid };
+    let update =
+        DynamicFieldUpdate { label: d.label, config: d.config.map(Into::into), valid: d.valid, customer_visible: d.customer_visible };
     Ok(Json(state.desk.dynamic_field_update(&caller.actor, id, update).await?.into()))
 }
 

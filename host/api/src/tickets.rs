@@ -19,7 +19,7 @@ use crate::json::{double_option, parse_json, ApiJson, RawBody};
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
 use crate::AppState;
-use switchboard_core::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate};
+use switchboard_core::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate, TicketView};
 
 /// A priority given by id (1-5 by default) or by name.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -62,10 +62,14 @@ pub(crate) struct TicketDto {
     /// Type name.
     #[serde(rename = "type")]
     ticket_type: String,
-    /// Owner login.
-    owner: Option<String>,
-    /// Responsible login.
-    responsible: Option<String>,
+    /// Owner login (left out of a customer's view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    owner: Option<Option<String>>,
+    /// Responsible login (left out of a customer's view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    responsible: Option<Option<String>>,
     /// Customer user login.
     customer_user: Option<String>,
     /// Customer company id.
@@ -74,7 +78,7 @@ pub(crate) struct TicketDto {
     pending_until: Option<DateTime<Utc>>,
     /// The ticket this was merged into.
     merged_into: Option<i64>,
-    /// Dynamic field values by name.
+    /// Dynamic field values by name (a customer's view: customer-visible fields only).
     #[schema(value_type = Object)]
     dynamic_fields: BTreeMap<String, serde_json::Value>,
     /// Creation time.
@@ -85,6 +89,8 @@ pub(crate) struct TicketDto {
 
 impl From<Ticket> for TicketDto {
     fn from(t: Ticket) -> Self {
+        // The core decides what a customer sees; the wire leaves the agent fields out.
+        let staff = t.view == TicketView::Staff;
         TicketDto {
             id: t.id,
             number: t.number,
@@ -95,8 +101,8 @@ impl From<Ticket> for TicketDto {
             priority: t.priority_id,
             priority_name: t.priority,
             ticket_type: t.ticket_type,
-            owner: t.owner,
-            responsible: t.responsible,
+            owner: staff.then_some(t.owner),
+            responsible: staff.then_some(t.responsible),
             customer_user: t.customer_user,
             customer_company: t.customer_company,
             pending_until: t.pending_until,
@@ -133,7 +139,9 @@ pub(crate) struct TicketPageDto {
 pub(crate) struct TicketCreateDto {
     /// Title.
     title: String,
-    /// Queue name (required, except for customers: default queue).
+    /// Queue name (required, except for customers: default queue). Customers may
+    /// name only the configured customer queues and set only title, article and
+    /// queue (plus the fields an admin allows); anything else is a 403 naming it.
     queue: Option<String>,
     /// Priority id or name (default 3).
     priority: Option<PriorityRefDto>,

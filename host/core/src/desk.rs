@@ -10,6 +10,7 @@ mod actor;
 mod agents;
 mod articles;
 mod catalog;
+mod customer_policy;
 mod customers;
 mod dynamic_fields;
 mod error;
@@ -37,9 +38,10 @@ use std::sync::Arc;
 use crate::db::Db;
 
 pub use actor::{Actor, AgentActor, QueuePermission};
-pub use agents::{Agent, AgentInput, AgentRole, AgentUpdate, QueueGrant};
+pub use agents::{Agent, AgentInput, AgentPromotion, AgentRole, AgentUpdate, QueueGrant};
 pub use articles::{Article, AttachmentContent, AttachmentInput, AttachmentMeta, Channel, NewArticle, SenderType};
 pub use catalog::{CatalogEntry, CatalogInput, CatalogKind, CatalogUpdate, StateType};
+pub use customer_policy::{CustomerField, CustomerPolicy};
 pub use customers::{Company, CompanyInput, CompanyUpdate, CustomerUser, CustomerUserInput, CustomerUserUpdate};
 pub use dynamic_fields::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig, FieldType, ObjectType};
 pub use error::{DeskError, FieldError};
@@ -52,7 +54,7 @@ pub use search::{SortKey, TicketPage, TicketQuery};
 pub use secrets::SecretBox;
 pub use seed::Bootstrap;
 pub use system::SystemDesk;
-pub use tickets::{CreatedTicket, NewTicket, Ref, Ticket, TicketUpdate};
+pub use tickets::{CreatedTicket, NewTicket, Ref, Ticket, TicketUpdate, TicketView};
 pub use time::{from_micros, now_micros, to_micros};
 pub use tokens::{NewToken, TokenInfo, TokenRole};
 pub use trigger::Trigger;
@@ -66,11 +68,13 @@ pub struct DeskSettings {
     pub default_queue: String,
     /// Encrypts secrets at rest; without it secrets cannot be stored.
     pub secrets: Option<SecretBox>,
+    /// What customers may set when they create a ticket.
+    pub customer: CustomerPolicy,
 }
 
 impl Default for DeskSettings {
     fn default() -> Self {
-        DeskSettings { system_id: 10, default_queue: "Raw".to_string(), secrets: None }
+        DeskSettings { system_id: 10, default_queue: "Raw".to_string(), secrets: None, customer: CustomerPolicy::default() }
     }
 }
 

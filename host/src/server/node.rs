@@ -131,7 +131,15 @@ pub async fn open_desk(config: &Config) -> Result<SystemDesk, StartError> {
     let db = Db::connect(&config.database_url, config.sqlite_synchronous).await?;
     db.migrate().await?;
     let secrets = Some(SecretBox::new(&secret_key(config)?));
-    Ok(SystemDesk::new(db, DeskSettings { system_id: config.system_id, default_queue: config.default_queue.clone(), secrets }))
+    Ok(SystemDesk::new(
+        db,
+        DeskSettings {
+            system_id: config.system_id,
+            default_queue: config.default_queue.clone(),
+            secrets,
+            customer: config.customer.clone(),
+        },
+    ))
 }
 
 /// The key that encrypts secrets at rest: `SWITCHBOARD_SECRET_KEY` (64 hex

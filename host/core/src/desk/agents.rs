@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
-use crate::db::{get_bool, Arg, Sql};
+use crate::db::{get_bool, Arg, Backend, Sql};
 use crate::desk::error::Problems;
 use crate::desk::stored;
 use crate::desk::time::now_micros;
@@ -72,6 +72,17 @@ pub struct Agent {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub changed_at: DateTime<Utc>,
+}
+
+/// What `agent_promote` did: the agent now, and what it was before.
+#[derive(Debug, Clone)]
+pub struct AgentPromotion {
+    /// The agent after the promotion (a valid admin).
+    pub agent: Agent,
+    /// Its role before (`None`: a stored role that was neither admin nor agent).
+    pub was_role: Option<AgentRole>,
+    /// Its valid flag before.
+    pub was_valid: bool,
 }
 
 /// Fields to create an agent.
@@ -236,6 +247,10 @@ impl Desk {
             None => None,
         };
         problems.finish()?;
+        let touches_admins = update.role.is_some() || update.valid.is_some();
+        if touches_admins {
+            lock_admins(&mut tx.tx, self.db().backend()).await?;
+        }
         let mut sql = Sql::new("UPDATE agents SET changed_at = ");
         sql.bind(Arg::Int(now_micros()));
         for (column, value) in [
@@ -261,6 +276,9 @@ impl Desk {
             sqlx::query("DELETE FROM agent_queue_permissions WHERE agent_id = $1").bind(id).execute(&mut *tx.tx).await?;
             write_grants(&mut tx.tx, id, &grants).await?;
         }
+        if touches_admins {
+            require_an_admin(&mut tx.tx, "demoting or invalidating").await?;
+        }
         tx.commit().await?;
         self.agent_get(&Actor::System, id).await
     }
@@ -273,6 +291,7 @@ impl Desk {
             return Err(DeskError::Conflict("an admin cannot delete itself".into()));
         }
         let mut tx = self.db().begin_write().await?;
+        lock_admins(&mut tx.tx, self.db().backend()).await?;
         let done = sqlx::query("DELETE FROM agents WHERE id = $1")
             .bind(id)
             .execute(&mut *tx.tx)
@@ -281,8 +300,39 @@ impl Desk {
         if done.rows_affected() == 0 {
             return Err(DeskError::NotFound { what: "agent", id: id.to_string() });
         }
+        require_an_admin(&mut tx.tx, "deleting").await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Makes the agent `login` a valid admin (admin only; the recovery path of
+    /// `switchboard agent promote`, which acts as the system on the database
+    /// directly). Its admin tokens work again at once.
+    pub async fn agent_promote(&self, actor: &Actor, login: &str) -> Result<AgentPromotion, DeskError> {
+        actor.require_admin()?;
+        crate::desk::input::check_text("login", login)?;
+        let mut tx = self.db().begin_write().await?;
+        let row = sqlx::query("SELECT id, role, valid FROM agents WHERE login = $1")
+            .bind(login)
+            .fetch_optional(&mut *tx.tx)
+            .await?
+            .ok_or_else(|| DeskError::NotFound { what: "agent", id: login.to_string() })?;
+        let id: i64 = row.try_get("id")?;
+        let role: String = row.try_get("role")?;
+        // Lenient on purpose: recovery also repairs a role that SQL set to anything else.
+        let was_role = AgentRole::parse(&role);
+        let was_valid = get_bool(&row, "valid")?;
+        if was_role != Some(AgentRole::Admin) || !was_valid {
+            sqlx::query("UPDATE agents SET role = $1, valid = $2, changed_at = $3 WHERE id = $4")
+                .bind(AgentRole::Admin.as_str())
+                .bind(true)
+                .bind(now_micros())
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(AgentPromotion { agent: self.agent_get(&Actor::System, id).await?, was_role, was_valid })
     }
 
     /// Loads the actor for an agent id (role and queue permissions).
@@ -313,6 +363,30 @@ impl Desk {
         }
         Ok(queues)
     }
+}
+
+/// PostgreSQL: locks the rows of the valid admins, so two transactions that
+/// each demote a different admin cannot both see the other one still there
+/// (the second waits, then counts afresh). SQLite has one writer already.
+async fn lock_admins(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<(), DeskError> {
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT id FROM agents WHERE role = 'admin' AND valid = TRUE ORDER BY id FOR UPDATE").fetch_all(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Refuses (409) a change that would leave no valid admin: nobody could
+/// configure the system any more and every admin token would stop working.
+async fn require_an_admin(conn: &mut sqlx::AnyConnection, doing: &str) -> Result<(), DeskError> {
+    let admins: i64 = sqlx::query_scalar::<Any, i64>("SELECT COUNT(*) FROM agents WHERE role = $1 AND valid = $2")
+        .bind(AgentRole::Admin.as_str())
+        .bind(true)
+        .fetch_one(&mut *conn)
+        .await?;
+    if admins == 0 {
+        return Err(DeskError::Conflict(format!("{doing} this agent would leave no valid admin; make another agent an admin first")));
+    }
+    Ok(())
 }
 
 fn check_login(problems: &mut Problems, login: &str) {

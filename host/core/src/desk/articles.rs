@@ -277,6 +277,7 @@ impl Desk {
     pub async fn article_add(&self, actor: &Actor, ticket_id: i64, input: NewArticle) -> Result<Article, DeskError> {
         actor.require_not_integration()?;
         input::check(&input)?;
+        self.check_customer_article(actor, &input).await?;
         let mut problems = Problems::default();
         let checked = self.check_article(actor, input, "", &mut problems).await?;
         problems.finish()?;
@@ -287,7 +288,7 @@ impl Desk {
         sqlx::query("UPDATE tickets SET changed_at = $1 WHERE id = $2").bind(now_micros()).bind(ticket_id).execute(&mut *tx.tx).await?;
         record(&mut tx.tx, ticket_id, HistoryEvent::ArticleAdded, None, None, Some(&id.to_string()), &actor.label()).await?;
         tx.commit().await?;
-        self.article_get(&Actor::System, ticket_id, id).await
+        self.article_view(actor, self.article_get(&Actor::System, ticket_id, id).await?).await
     }
 
     /// Lists the articles of a ticket the actor may read (customers: only visible ones).
@@ -303,7 +304,7 @@ impl Desk {
         let rows = sql.query().fetch_all(&mut *conn).await?;
         let mut articles: Vec<Article> = rows.iter().map(article_from_row).collect::<Result<_, _>>()?;
         fill_articles(&mut conn, &mut articles).await?;
-        Ok(articles)
+        self.article_views(actor, articles).await
     }
 
     /// Reads one article of a ticket.
@@ -322,7 +323,7 @@ impl Desk {
         }
         let mut articles = vec![article];
         fill_articles(&mut conn, &mut articles).await?;
-        Ok(articles.remove(0))
+        self.article_view(actor, articles.remove(0)).await
     }
 
     /// Reads an attachment's bytes.

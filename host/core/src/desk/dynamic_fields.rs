@@ -134,6 +134,9 @@ pub struct DynamicField {
     pub config: FieldConfig,
     /// Invalid fields keep their values but accept no new ones.
     pub valid: bool,
+    /// Customers see (and, where the admin allows customers to set dynamic
+    /// fields, set) only fields with this flag; default false.
+    pub customer_visible: bool,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -155,6 +158,8 @@ pub struct DynamicFieldInput {
     pub config: Option<FieldConfig>,
     /// Valid flag.
     pub valid: Option<bool>,
+    /// Shown to customers (default false).
+    pub customer_visible: Option<bool>,
 }
 
 /// Fields to change a definition (name, object and type are fixed once values exist).
@@ -166,6 +171,8 @@ pub struct DynamicFieldUpdate {
     pub config: Option<FieldConfig>,
     /// New valid flag.
     pub valid: Option<bool>,
+    /// New customer-visible flag.
+    pub customer_visible: Option<bool>,
 }
 
 impl DynamicField {
@@ -257,7 +264,8 @@ impl DynamicField {
     }
 }
 
-const SELECT: &str = "SELECT id, name, label, object_type, field_type, config, valid, created_at, changed_at FROM dynamic_fields";
+const SELECT: &str =
+    "SELECT id, name, label, object_type, field_type, config, valid, customer_visible, created_at, changed_at FROM dynamic_fields";
 
 fn field_from_row(row: &AnyRow) -> Result<DynamicField, sqlx::Error> {
     let object_type: String = row.try_get("object_type")?;
@@ -271,6 +279,7 @@ fn field_from_row(row: &AnyRow) -> Result<DynamicField, sqlx::Error> {
         field_type: stored::parse("field_type", &field_type, FieldType::parse, "a field type")?,
         config: stored::json("config", &config, "a field configuration")?,
         valid: get_bool(row, "valid")?,
+        customer_visible: get_bool(row, "customer_visible")?,
         created_at: stored::time("created_at", row.try_get("created_at")?)?,
         changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
     })
@@ -342,7 +351,7 @@ impl Desk {
         let config_text = serde_json::to_string(&config).unwrap_or_else(|_| "{}".into());
         let mut tx = self.db().begin_write().await?;
         let row = sqlx::query(
-            "INSERT INTO dynamic_fields (name, label, object_type, field_type, config, valid, created_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+            "INSERT INTO dynamic_fields (name, label, object_type, field_type, config, valid, customer_visible, created_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
         )
         .bind(name)
         .bind(input.label.unwrap_or_else(|| name.to_string()))
@@ -350,6 +359,7 @@ impl Desk {
         .bind(field_type.map(FieldType::as_str).unwrap_or_default())
         .bind(config_text)
         .bind(input.valid.unwrap_or(true))
+        .bind(input.customer_visible.unwrap_or(false))
         .bind(now)
         .fetch_one(&mut *tx.tx)
         .await
@@ -379,6 +389,9 @@ impl Desk {
         }
         if let Some(valid) = update.valid {
             sql.push(", valid = ").bind(Arg::Bool(valid));
+        }
+        if let Some(visible) = update.customer_visible {
+            sql.push(", customer_visible = ").bind(Arg::Bool(visible));
         }
         sql.push(" WHERE id = ").bind(Arg::Int(id));
         let mut tx = self.db().begin_write().await?;
@@ -466,7 +479,7 @@ pub(crate) async fn read_values(
         return Ok(out);
     }
     let mut sql = Sql::new(
-        "SELECT v.object_id, v.value_text, d.id, d.name, d.label, d.object_type, d.field_type, d.config, d.valid, d.created_at, d.changed_at FROM dynamic_field_values v JOIN dynamic_fields d ON d.id = v.field_id WHERE d.object_type = ",
+        "SELECT v.object_id, v.value_text, d.id, d.name, d.label, d.object_type, d.field_type, d.config, d.valid, d.customer_visible, d.created_at, d.changed_at FROM dynamic_field_values v JOIN dynamic_fields d ON d.id = v.field_id WHERE d.object_type = ",
     );
     sql.bind(Arg::Text(object_type.as_str().to_string())).push(" AND v.object_id IN (");
     for (i, id) in object_ids.iter().enumerate() {
@@ -504,6 +517,7 @@ mod tests {
             field_type,
             config,
             valid: true,
+            customer_visible: false,
             created_at: Utc::now(),
             changed_at: Utc::now(),
         }

@@ -38,6 +38,10 @@ pub enum DeskError {
     /// The actor is not allowed to do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The actor may not set these fields (a customer naming a field or queue
+    /// the admin has not allowed); nothing was written.
+    #[error("not allowed: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    ForbiddenFields(Vec<FieldError>),
     /// Storage failed.
     #[error(transparent)]
     Db(#[from] DbError),

@@ -135,6 +135,13 @@ impl Desk {
         sql.push(" WHERE 1 = 1");
         match actor {
             Actor::Customer { login } => {
+                // A customer's view has no owner, so it cannot be searched by one.
+                if query.owner.is_some() {
+                    return Err(DeskError::ForbiddenFields(vec![crate::desk::FieldError::new(
+                        "owner",
+                        "customers cannot search by owner",
+                    )]));
+                }
                 sql.push(" AND t.customer_user = ").bind(Arg::Text(login.clone()));
             }
             _ => {
@@ -198,10 +205,12 @@ impl Desk {
         }
         if !query.dynamic_fields.is_empty() {
             let defs = self.dynamic_fields_all().await?;
+            // A customer knows only the customer-visible fields.
+            let customer = matches!(actor, Actor::Customer { .. });
             for (name, value) in &query.dynamic_fields {
                 let def = defs
                     .iter()
-                    .find(|d| &d.name == name && d.object_type == crate::desk::ObjectType::Ticket)
+                    .find(|d| &d.name == name && d.object_type == crate::desk::ObjectType::Ticket && (d.customer_visible || !customer))
                     .ok_or_else(|| DeskError::invalid(format!("df.{name}"), format!("unknown ticket dynamic field '{name}'")))?;
                 let wanted = match def.field_type {
                     crate::desk::FieldType::Checkbox => serde_json::Value::Bool(matches!(value.as_str(), "1" | "true")),
@@ -259,6 +268,7 @@ impl Desk {
         sql.push(" LIMIT ").bind(Arg::Int(limit + 1));
         let mut conn = self.db().conn().await?;
         let mut items = load_tickets(&mut conn, &sql).await?;
+        drop(conn);
         let next_cursor = if items.len() as i64 > limit {
             items.truncate(limit as usize);
             items.last().map(|t| {
@@ -273,7 +283,7 @@ impl Desk {
         } else {
             None
         };
-        Ok(TicketPage { items, next_cursor })
+        Ok(TicketPage { items: self.ticket_views(actor, items).await?, next_cursor })
     }
 }
 

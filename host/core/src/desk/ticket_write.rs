@@ -141,6 +141,7 @@ impl Desk {
     pub async fn ticket_create(&self, actor: &Actor, input: NewTicket) -> Result<CreatedTicket, DeskError> {
         actor.require_not_integration()?;
         crate::desk::input::check(&input)?;
+        self.check_customer_create(actor, &input).await?;
         if let Some((token, key, hash)) = &input.idempotency {
             if let Some(done) = self.idempotent_replay(actor, *token, key, hash).await? {
                 return Ok(done);
@@ -270,8 +271,8 @@ impl Desk {
             }
         }
         tx.commit().await?;
-        let ticket = self.ticket_get(&Actor::System, id).await?;
-        let article = self.article_get(&Actor::System, id, article_id).await?;
+        let ticket = self.ticket_view(actor, self.ticket_get(&Actor::System, id).await?).await?;
+        let article = self.article_view(actor, self.article_get(&Actor::System, id, article_id).await?).await?;
         Ok(CreatedTicket { ticket, article, replayed: false })
     }
 
@@ -292,7 +293,7 @@ impl Desk {
         let ticket = self.ticket_get(actor, row.try_get(1)?).await?;
         let first: i64 =
             sqlx::query_scalar("SELECT MIN(id) FROM articles WHERE ticket_id = $1").bind(ticket.id).fetch_one(self.db().pool()).await?;
-        let article = self.article_get(&Actor::System, ticket.id, first).await?;
+        let article = self.article_view(actor, self.article_get(&Actor::System, ticket.id, first).await?).await?;
         Ok(Some(CreatedTicket { ticket, article, replayed: true }))
     }
 

@@ -32,6 +32,17 @@ impl std::fmt::Display for Ref {
     }
 }
 
+/// Whose view of a ticket the core handed out; adapters show what it holds
+/// and, for a customer's view, leave out the agent fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketView {
+    /// Staff, the system and plugins: every field.
+    Staff,
+    /// The ticket's customer: `owner` and `responsible` are cleared and
+    /// `dynamic_fields` holds only customer-visible fields.
+    Customer,
+}
+
 /// A ticket as read back, with names resolved.
 #[derive(Debug, Clone)]
 pub struct Ticket {
@@ -77,6 +88,8 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub changed_at: DateTime<Utc>,
+    /// Whose view this is (what was left out for a customer).
+    pub view: TicketView,
 }
 
 /// A new ticket with its first article.
@@ -216,6 +229,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket, sqlx::Error> {
         dynamic_fields: BTreeMap::new(),
         created_at: stored::time("created_at", row.try_get("created_at")?)?,
         changed_at: stored::time("changed_at", row.try_get("changed_at")?)?,
+        view: TicketView::Staff,
     })
 }
 
@@ -240,7 +254,7 @@ impl Desk {
         sql.push(" WHERE t.id = ").bind(Arg::Int(id));
         let ticket = load_tickets(&mut conn, &sql).await?.pop().ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
         self.access_of(actor, &ticket).require_read()?;
-        Ok(ticket)
+        self.ticket_view(actor, ticket).await
     }
 
     /// Reads a ticket the actor may change (rw on its queue): what a caller

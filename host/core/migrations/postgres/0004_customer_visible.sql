@@ -1,0 +1,3 @@
+-- Dynamic fields a customer may see: a customer reading a ticket gets only
+-- the values of fields with customer_visible set (default: hidden).
+ALTER TABLE dynamic_fields ADD COLUMN customer_visible BOOLEAN NOT NULL DEFAULT FALSE;
