@@ -11,7 +11,8 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::json::ApiJson;
+use crate::enums::{FieldTypeName, ObjectTypeName};
+use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
 use switchboard_core::desk::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig};
@@ -24,13 +25,16 @@ pub(crate) struct FieldConfigDto {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     possible_values: Vec<String>,
     /// Integer: smallest value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     min: Option<i64>,
     /// Integer: largest value.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     max: Option<i64>,
     /// Text, textarea: longest value in characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     max_length: Option<usize>,
 }
 
@@ -49,9 +53,11 @@ pub(crate) struct DynamicFieldDto {
     name: String,
     /// Label.
     label: String,
-    /// `ticket` or `article`.
+    /// What the field belongs to.
+    #[schema(value_type = ObjectTypeName)]
     object_type: String,
-    /// text, textarea, dropdown, multiselect, checkbox, integer, date or datetime.
+    /// The type of its values.
+    #[schema(value_type = FieldTypeName)]
     field_type: String,
     /// Settings.
     config: FieldConfigDto,
@@ -90,17 +96,26 @@ list_dto!(DynamicFieldListDto, DynamicFieldDto);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DynamicFieldCreateDto {
-    /// Unique name (letters, digits, `_`, `-`).
+    /// Unique name: 1-200 letters, digits, `_` or `-`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,200}$")]
     name: String,
     /// Label (default: the name).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     label: Option<String>,
-    /// `ticket` or `article`.
+    /// What the field belongs to.
+    #[schema(value_type = ObjectTypeName)]
     object_type: String,
-    /// Field type.
+    /// The type of its values.
+    #[schema(value_type = FieldTypeName)]
     field_type: String,
     /// Settings.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     config: Option<FieldConfigDto>,
-    /// Valid flag.
+    /// Valid flag (default true).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 
@@ -109,10 +124,16 @@ pub(crate) struct DynamicFieldCreateDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct DynamicFieldUpdateDto {
     /// New label.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     label: Option<String>,
     /// New settings.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     config: Option<FieldConfigDto>,
     /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 
