@@ -16,9 +16,12 @@ use switchboard_core::desk;
 macro_rules! wire_enum {
     ($(#[$meta:meta])* $name:ident mirrors $core:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
+        // Every wire name is the variant's name in snake_case (utoipa does not
+        // read a `rename` given through a macro); the unit test checks it.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub(crate) enum $name {
-            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {

@@ -159,7 +159,7 @@ impl Gen<'_> {
         let required: Vec<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (k, prop) in props {
-                if required.contains(&k.as_str()) || (depth < 3 && self.rng.gen_bool(0.5)) {
+                if required.contains(&k.as_str()) || (depth < 3 && self.rng.gen_bool(0.3)) {
                     map.insert(k.clone(), self.valid(prop, k, depth + 1));
                 }
             }
