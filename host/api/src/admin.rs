@@ -10,9 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, Problem};
 use crate::enums::{JobStatusName, TokenRoleName};
-use crate::json::{present, ApiJson};
+use crate::error::{ApiError, Problem};
+use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
 use crate::AppState;
@@ -111,8 +111,6 @@ pub(crate) struct TokenCreateDto {
     #[schema(value_type = TokenRoleName)]
     role: String,
     /// Agent login (admin, agent) or customer user login (customer); none for integration.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     user: Option<String>,
 }
 

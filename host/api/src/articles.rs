@@ -19,11 +19,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::uploads::ArticleUploadDto;
-use crate::error::{ApiError, Problem};
 use crate::enums::{ChannelName, SenderTypeName};
-use crate::json::{body_error, parse_json, present};
+use crate::error::{ApiError, Problem};
+use crate::json::{body_error, parse_json};
 use crate::path::ApiPath;
+use crate::uploads::ArticleUploadDto;
 use crate::AppState;
 use switchboard_core::desk::{Article, AttachmentInput, AttachmentMeta, NewArticle};
 
@@ -35,8 +35,7 @@ pub(crate) struct AttachmentInputDto {
     #[schema(pattern = r"^[^/\\]*[^/\\\s][^/\\]*$")]
     filename: String,
     /// MIME type like `text/plain` (default application/octet-stream).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, pattern = "/")]
+    #[schema(pattern = "/")]
     content_type: Option<String>,
     /// The content, base64 (standard alphabet, padded).
     #[schema(content_encoding = "base64")]
@@ -48,58 +47,36 @@ pub(crate) struct AttachmentInputDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ArticleInputDto {
     /// How it came in (default note).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = ChannelName)]
+    #[schema(value_type = ChannelName)]
     channel: Option<String>,
     /// Who wrote it (default from the token's role; a customer's is always customer).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = SenderTypeName)]
+    #[schema(value_type = SenderTypeName)]
     sender_type: Option<String>,
     /// Visible in the customer's view (default: true except for notes).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     visible_for_customer: Option<bool>,
     /// From.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     from: Option<String>,
     /// To.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     to: Option<String>,
     /// Cc.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     cc: Option<String>,
     /// Subject, at most 3000 characters.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, max_length = 3000)]
+    #[schema(max_length = 3000)]
     subject: Option<String>,
     /// Plain-text body; may be empty only when `body_html` is not.
     body: String,
     /// HTML body.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     body_html: Option<String>,
     /// Message-ID.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     message_id: Option<String>,
     /// In-Reply-To.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     in_reply_to: Option<String>,
     /// References.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     references: Option<String>,
     /// Article dynamic field values by field name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
     /// Attachments as base64.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     attachments: Option<Vec<AttachmentInputDto>>,
 }
 

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, Problem};
 use crate::enums::StateTypeName;
+use crate::error::{ApiError, Problem};
 use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
@@ -85,12 +85,8 @@ pub(crate) struct CatalogCreateDto {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     /// Comment (default empty).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     comment: Option<String>,
     /// Valid flag (default true).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 
@@ -120,12 +116,8 @@ pub(crate) struct StateCreateDto {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     /// Comment (default empty).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     comment: Option<String>,
     /// Valid flag (default true).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     valid: Option<bool>,
     /// What the state means.
     state_type: StateTypeName,
@@ -235,10 +227,50 @@ macro_rules! catalog_api {
     };
 }
 
-catalog_api!(queues, CatalogKind::Queue, "/api/v1/queues", "/api/v1/queues/{id}", "queue", CatalogEntryDto, CatalogListDto, CatalogCreateDto, CatalogUpdateDto);
-catalog_api!(states, CatalogKind::State, "/api/v1/states", "/api/v1/states/{id}", "state", StateDto, StateListDto, StateCreateDto, StateUpdateDto);
-catalog_api!(priorities, CatalogKind::Priority, "/api/v1/priorities", "/api/v1/priorities/{id}", "priority", CatalogEntryDto, CatalogListDto, CatalogCreateDto, CatalogUpdateDto);
-catalog_api!(types, CatalogKind::Type, "/api/v1/types", "/api/v1/types/{id}", "type", CatalogEntryDto, CatalogListDto, CatalogCreateDto, CatalogUpdateDto);
+catalog_api!(
+    queues,
+    CatalogKind::Queue,
+    "/api/v1/queues",
+    "/api/v1/queues/{id}",
+    "queue",
+    CatalogEntryDto,
+    CatalogListDto,
+    CatalogCreateDto,
+    CatalogUpdateDto
+);
+catalog_api!(
+    states,
+    CatalogKind::State,
+    "/api/v1/states",
+    "/api/v1/states/{id}",
+    "state",
+    StateDto,
+    StateListDto,
+    StateCreateDto,
+    StateUpdateDto
+);
+catalog_api!(
+    priorities,
+    CatalogKind::Priority,
+    "/api/v1/priorities",
+    "/api/v1/priorities/{id}",
+    "priority",
+    CatalogEntryDto,
+    CatalogListDto,
+    CatalogCreateDto,
+    CatalogUpdateDto
+);
+catalog_api!(
+    types,
+    CatalogKind::Type,
+    "/api/v1/types",
+    "/api/v1/types/{id}",
+    "type",
+    CatalogEntryDto,
+    CatalogListDto,
+    CatalogCreateDto,
+    CatalogUpdateDto
+);
 
 /// Adds the catalogue routes.
 pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {

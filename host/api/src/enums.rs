@@ -18,7 +18,7 @@ macro_rules! wire_enum {
         $(#[$meta])*
         // Every wire name is the variant's name in snake_case (utoipa does not
         // read a `rename` given through a macro); the unit test checks it.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub(crate) enum $name {
             $($(#[$vmeta])* $variant),+
@@ -26,7 +26,6 @@ macro_rules! wire_enum {
 
         impl $name {
             /// Every value, in the core's order.
-            #[allow(dead_code)]
             pub(crate) const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// The wire name.
@@ -37,9 +36,20 @@ macro_rules! wire_enum {
             }
 
             /// Parses exactly a wire name (no other spelling).
-            #[allow(dead_code)]
             pub(crate) fn parse(s: &str) -> Option<$name> {
                 $name::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+
+        /// Read from a string, so a value of another JSON type is a 422
+        /// naming the field (serde_json calls a number where an enum belongs
+        /// a syntax error).
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(de)?;
+                $name::parse(&s).ok_or_else(|| {
+                    serde::de::Error::unknown_variant(&s, &[$($wire),+])
+                })
             }
         }
 
@@ -173,5 +183,10 @@ mod tests {
             assert_eq!(StateTypeName::parse(name.as_str()), Some(*name));
         }
         assert_eq!(StateTypeName::parse("Open"), None);
+        // A value of another type is a data error (422 naming the field), not a syntax error.
+        let err = serde_json::from_value::<StateTypeName>(serde_json::json!(42)).err().map(|e| e.classify());
+        assert_eq!(err, Some(serde_json::error::Category::Data));
+        let err = serde_json::from_str::<StateTypeName>("\"Open\"").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("unknown variant `Open`") && err.contains("`pending_reminder`"), "{err}");
     }
 }

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, Problem};
 use crate::enums::{FieldTypeName, ObjectTypeName};
+use crate::error::{ApiError, Problem};
 use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
@@ -25,16 +25,13 @@ pub(crate) struct FieldConfigDto {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     possible_values: Vec<String>,
     /// Integer: smallest value.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     min: Option<i64>,
     /// Integer: largest value.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     max: Option<i64>,
     /// Text, textarea: longest value in characters.
-    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     max_length: Option<usize>,
 }
 
@@ -100,8 +97,6 @@ pub(crate) struct DynamicFieldCreateDto {
     #[schema(pattern = "^[A-Za-z0-9_-]{1,200}$")]
     name: String,
     /// Label (default: the name).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     label: Option<String>,
     /// What the field belongs to.
     #[schema(value_type = ObjectTypeName)]
@@ -110,12 +105,8 @@ pub(crate) struct DynamicFieldCreateDto {
     #[schema(value_type = FieldTypeName)]
     field_type: String,
     /// Settings.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     config: Option<FieldConfigDto>,
     /// Valid flag (default true).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 

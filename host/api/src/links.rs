@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, Problem};
 use crate::enums::LinkKindName;
+use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::query::ApiQuery;

@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, Problem};
 use crate::enums::{AgentRoleName, QueuePermissionName};
+use crate::error::{ApiError, Problem};
 use crate::json::{double_option, present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
@@ -87,27 +87,17 @@ pub(crate) struct AgentCreateDto {
     #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     login: String,
     /// Given name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     first_name: Option<String>,
     /// Family name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     last_name: Option<String>,
     /// Mail address.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     email: Option<String>,
     /// `admin` or `agent`.
     #[schema(value_type = AgentRoleName)]
     role: String,
     /// Valid flag.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     valid: Option<bool>,
     /// Queue permissions.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     permissions: Option<Vec<QueueGrantDto>>,
 }
 
@@ -207,28 +197,16 @@ pub(crate) struct CompanyCreateDto {
     #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
     name: String,
     /// Street.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     street: Option<String>,
     /// City.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     city: Option<String>,
     /// Country.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     country: Option<String>,
     /// Web site.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     url: Option<String>,
     /// Comment.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     comment: Option<String>,
     /// Valid flag.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 
@@ -325,24 +303,14 @@ pub(crate) struct CustomerUserCreateDto {
     #[schema(format = Email)]
     email: String,
     /// Given name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     first_name: Option<String>,
     /// Family name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     last_name: Option<String>,
     /// Phone.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     phone: Option<String>,
     /// Company customer id.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     customer_company: Option<String>,
     /// Valid flag.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 

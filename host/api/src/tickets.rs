@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 
 use crate::articles::{ArticleDto, ArticleInputDto};
 use crate::auth::Caller;
-use crate::error::{ApiError, Problem};
 use crate::enums::StateTypeName;
+use crate::error::{ApiError, Problem};
 use crate::json::{double_option, parse_json, present, ApiJson, RawBody};
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
@@ -137,45 +137,26 @@ pub(crate) struct TicketCreateDto {
     #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     title: String,
     /// Queue name (required, except for customers: default queue).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     queue: Option<String>,
     /// Priority id or name (default 3).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     priority: Option<PriorityRefDto>,
     /// State name (default `new`).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     state: Option<String>,
     /// Type name (default `Unclassified`).
     #[serde(rename = "type")]
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     ticket_type: Option<String>,
     /// Owner login.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     owner: Option<String>,
     /// Responsible login.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     responsible: Option<String>,
     /// Customer user login (customers: always themselves).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     customer_user: Option<String>,
     /// Customer company id (default: the customer user's company).
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     customer_company: Option<String>,
     /// Due time, required for pending states.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
     pending_until: Option<DateTime<Utc>>,
     /// Ticket dynamic field values by name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
     /// The first article.
     article: ArticleInputDto,

@@ -21,7 +21,9 @@ pub(crate) struct ArticleUploadDto;
 impl PartialSchema for ArticleUploadDto {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
-            .description(Some("An `article` part holding the article JSON (schema ArticleInputDto) and any number of file parts, each an attachment."))
+            .description(Some(
+                "An `article` part holding the article JSON (schema ArticleInputDto) and any number of file parts, each an attachment.",
+            ))
             .property("article", bytes_part("application/json", "The article, as JSON of schema ArticleInputDto (without a file name)."))
             .required("article")
             .additional_properties(Some(bytes_part("application/octet-stream", "A file part: an attachment of the article.")))

@@ -74,7 +74,9 @@ pub(crate) async fn every_route_matches_the_document(backend: Backend) {
             let answer = send(&server, op, &request).await;
             succeeded |= (200..300).contains(&answer.status);
             if let Err(why) = check(&doc, op, &request, &answer) {
-                failures.push((format!("{} {} ", op.method.to_uppercase(), op.path), format!(
+                failures.push((
+                    format!("{} {} ", op.method.to_uppercase(), op.path),
+                    format!(
                     "{} {} (case {case}, OPENAPI_FUZZ_SEED={seed}, case seed {case_seed}){}\n  request: {}\n  answer: {} {} {}\n  {why}",
                     op.method.to_uppercase(),
                     op.path,
@@ -83,7 +85,8 @@ pub(crate) async fn every_route_matches_the_document(backend: Backend) {
                     answer.status,
                     answer.content_type,
                     short(&Value::String(String::from_utf8_lossy(&answer.bytes).into_owned())),
-                )));
+                ),
+                ));
             }
         }
         if !succeeded {
@@ -210,14 +213,21 @@ fn build(gen: &mut Gen<'_>, op: &Operation, fixture: &Fixture) -> Request {
                 "syntax" => {
                     let text = value.to_string();
                     let cut = gen.rng.gen_range(0..text.len().max(1));
-                    text_override = Some(format!("{}{}", &text[..text.floor_char_boundary_compat(cut)], ["", ",", "\"", "{{"].choose(&mut gen.rng).unwrap_or(&"")));
+                    text_override = Some(format!(
+                        "{}{}",
+                        &text[..text.floor_char_boundary_compat(cut)],
+                        ["", ",", "\"", "{{"].choose(&mut gen.rng).unwrap_or(&"")
+                    ));
                     request.breaks = Some("malformed JSON".into());
                 }
                 _ => {}
             }
             let content_type = if place == "media" {
                 request.breaks = Some("a body of an undeclared media type".into());
-                ["text/plain", "application/xml", "application/x-www-form-urlencoded"].choose(&mut gen.rng).unwrap_or(&"text/plain").to_string()
+                ["text/plain", "application/xml", "application/x-www-form-urlencoded"]
+                    .choose(&mut gen.rng)
+                    .unwrap_or(&"text/plain")
+                    .to_string()
             } else {
                 media
             };
@@ -343,7 +353,8 @@ fn check(doc: &Doc, op: &Operation, request: &Request, answer: &Answer) -> Resul
     };
     if media == "application/json" || media.ends_with("+json") {
         let value: Value = serde_json::from_slice(&answer.bytes).map_err(|e| format!("the body is not JSON: {e}"))?;
-        doc.validate(schema, &value, "response", Mode::Response).map_err(|e| format!("the body does not match the declared schema: {e}"))?;
+        doc.validate(schema, &value, "response", Mode::Response)
+            .map_err(|e| format!("the body does not match the declared schema: {e}"))?;
     }
     Ok(())
 }
@@ -354,7 +365,11 @@ fn describe(request: &Request) -> String {
         Some(Body::Json { content_type, text }) => format!(" [{content_type}] {}", short(&Value::String(text.clone()))),
         Some(Body::Multipart(parts)) => format!(
             " [multipart] {}",
-            parts.iter().map(|(n, b, f)| format!("{n}{}={} bytes", f.as_ref().map(|f| format!("({f})")).unwrap_or_default(), b.len())).collect::<Vec<_>>().join(", ")
+            parts
+                .iter()
+                .map(|(n, b, f)| format!("{n}{}={} bytes", f.as_ref().map(|f| format!("({f})")).unwrap_or_default(), b.len()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         None => String::new(),
     };

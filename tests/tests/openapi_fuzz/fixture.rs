@@ -33,7 +33,10 @@ pub(crate) async fn fixture(server: &Server) -> Fixture {
         .await
         .expect(201);
     server
-        .admin_post("/api/v1/agents", &json!({"login": "fuzz-agent", "role": "agent", "permissions": [{"queue": "Raw", "permission": "rw"}]}))
+        .admin_post(
+            "/api/v1/agents",
+            &json!({"login": "fuzz-agent", "role": "agent", "permissions": [{"queue": "Raw", "permission": "rw"}]}),
+        )
         .await
         .expect(201);
     server

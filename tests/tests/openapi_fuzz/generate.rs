@@ -35,7 +35,8 @@ pub(crate) struct Gen<'a> {
 }
 
 /// Random text that is sometimes unusual: spaces, non-ASCII, quotes.
-const ALPHABET: &[char] = &['a', 'b', 'c', 'x', 'y', 'z', 'Q', '0', '7', '_', '-', ' ', 'é', 'ß', '中', '😀', '"', '\'', '.', '%', '&', '/', '+'];
+const ALPHABET: &[char] =
+    &['a', 'b', 'c', 'x', 'y', 'z', 'Q', '0', '7', '_', '-', ' ', 'é', 'ß', '中', '😀', '"', '\'', '.', '%', '&', '/', '+'];
 
 impl Gen<'_> {
     /// A random string of `min..=max` characters.
@@ -79,7 +80,11 @@ impl Gen<'_> {
         for key in ["oneOf", "anyOf"] {
             if let Some(branches) = schema.get(key).and_then(Value::as_array) {
                 let non_null: Vec<&Value> = branches.iter().filter(|b| b.get("type") != Some(&json!("null"))).collect();
-                let pick = if non_null.is_empty() || self.rng.gen_bool(0.05) { branches.choose(&mut self.rng) } else { non_null.choose(&mut self.rng).copied() };
+                let pick = if non_null.is_empty() || self.rng.gen_bool(0.05) {
+                    branches.choose(&mut self.rng)
+                } else {
+                    non_null.choose(&mut self.rng).copied()
+                };
                 return pick.map(|b| self.valid(b, name, depth)).unwrap_or(Value::Null);
             }
         }
@@ -93,7 +98,11 @@ impl Gen<'_> {
             _ => vec!["string".into(), "integer".into(), "boolean".into()],
         };
         let non_null: Vec<&String> = types.iter().filter(|t| *t != "null").collect();
-        let ty = if non_null.is_empty() || self.rng.gen_bool(0.05) { "null".to_string() } else { (*non_null.choose(&mut self.rng).unwrap_or(&&types[0])).clone() };
+        let ty = if non_null.is_empty() || self.rng.gen_bool(0.05) {
+            "null".to_string()
+        } else {
+            (*non_null.choose(&mut self.rng).unwrap_or(&&types[0])).clone()
+        };
         match ty.as_str() {
             "null" => Value::Null,
             "boolean" => Value::Bool(self.rng.gen_bool(0.5)),
@@ -156,7 +165,8 @@ impl Gen<'_> {
 
     fn object(&mut self, schema: &Value, depth: usize) -> Value {
         let mut map = serde_json::Map::new();
-        let required: Vec<&str> = schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let required: Vec<&str> =
+            schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             for (k, prop) in props {
                 if required.contains(&k.as_str()) || (depth < 3 && self.rng.gen_bool(0.3)) {
@@ -195,7 +205,8 @@ impl Gen<'_> {
     /// A replacement for a value of `schema` that likely breaks it.
     pub(crate) fn breaking(&mut self, schema: &Value) -> Value {
         let schema = self.doc.resolve(schema).clone();
-        let mut options: Vec<Value> = vec![Value::Null, json!([1, "two"]), json!({"unexpected": true}), json!(true), json!(12.5), json!("text")];
+        let mut options: Vec<Value> =
+            vec![Value::Null, json!([1, "two"]), json!({"unexpected": true}), json!(true), json!(12.5), json!("text")];
         if let Some(max) = schema.get("maxLength").and_then(Value::as_u64) {
             options.push(Value::String("y".repeat(max as usize + 1 + self.rng.gen_range(0..50))));
         }
@@ -262,8 +273,14 @@ impl Gen<'_> {
                 self.mutate(&sub, &mut items[i], &format!("{path}[{i}]"))
             }
             Value::Object(map) => {
-                let required: Vec<String> =
-                    schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+                let required: Vec<String> = schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect();
                 match self.rng.gen_range(0..3) {
                     0 if !required.is_empty() => {
                         let key = required.choose(&mut self.rng).cloned().unwrap_or_default();

@@ -12,7 +12,8 @@ use std::sync::Mutex;
 use switchboard_e2e::Value;
 
 /// Keywords that say nothing a value must obey (annotations).
-const ANNOTATIONS: [&str; 8] = ["description", "title", "examples", "example", "default", "deprecated", "contentMediaType", "contentEncoding"];
+const ANNOTATIONS: [&str; 8] =
+    ["description", "title", "examples", "example", "default", "deprecated", "contentMediaType", "contentEncoding"];
 
 /// How strictly objects are read.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -75,7 +76,8 @@ impl Doc {
             None | Some(Value::Bool(false)) => {}
             Some(_) => return None,
         }
-        let mut names: HashSet<String> = schema.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
+        let mut names: HashSet<String> =
+            schema.get("properties").and_then(Value::as_object).map(|p| p.keys().cloned().collect()).unwrap_or_default();
         let mut any_declared = schema.get("properties").is_some();
         for key in ["allOf", "oneOf", "anyOf"] {
             for branch in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
