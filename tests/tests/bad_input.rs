@@ -1,6 +1,6 @@
 //! Bad input on every write route: malformed JSON, wrong types, unknown
 //! names, out-of-range values, invalid dynamic field values, oversize bodies,
-//! duplicates and unknown ids, U+0000, times outside RFC 3339's years and
+//! duplicates and unknown ids, U+0000, `null` and non-object bodies the document forbids, times outside RFC 3339's years and
 //! paging limits, headers, and tickets too big to index whole. Errors must be
 //! `application/problem+json`, name the offending field, and leave nothing
 //! half-written; no input is ever a 5xx.
@@ -19,6 +19,8 @@ mod methods;
 mod names;
 #[path = "bad_input/nul.rs"]
 mod nul;
+#[path = "bad_input/nulls.rs"]
+mod nulls;
 #[path = "bad_input/oversize.rs"]
 mod oversize;
 #[path = "bad_input/references.rs"]
@@ -37,6 +39,7 @@ use malformed::malformed_json_and_wrong_types;
 use methods::unsupported_methods;
 use names::unknown_names_and_ranges;
 use nul::nul_characters_are_refused_by_field;
+use nulls::nulls_arrays_and_closed_words;
 use oversize::oversize_body;
 use references::duplicates_references_and_unknown_ids;
 use times::times_outside_four_digit_years;
@@ -52,5 +55,6 @@ backend_tests!(
     times_outside_four_digit_years,
     list_limits_are_one_rule,
     idempotency_key_and_header_fields,
-    big_tickets_stay_searchable
+    big_tickets_stay_searchable,
+    nulls_arrays_and_closed_words
 );

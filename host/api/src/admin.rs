@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::{JobStatusName, TokenRoleName};
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
@@ -24,7 +25,8 @@ pub(crate) struct JobDto {
     id: i64,
     /// Kind, e.g. `ticket.pending_due`.
     kind: String,
-    /// queued, running, done or failed.
+    /// Where the job is.
+    #[schema(value_type = JobStatusName)]
     status: String,
     /// Attempts so far.
     attempts: i64,
@@ -75,7 +77,8 @@ pub(crate) struct TokenDto {
     name: String,
     /// First characters of the secret.
     prefix: String,
-    /// admin, agent, customer or integration.
+    /// What the token may do.
+    #[schema(value_type = TokenRoleName)]
     role: String,
     /// The user it acts as.
     user: Option<String>,
@@ -105,11 +108,13 @@ list_dto!(TokenListDto, TokenDto);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenCreateDto {
-    /// Unique name.
+    /// Unique name, not only spaces.
+    #[schema(min_length = 1, pattern = r"\S")]
     name: String,
-    /// admin, agent, customer or integration.
+    /// What the token may do.
+    #[schema(value_type = TokenRoleName)]
     role: String,
-    /// Agent login (admin, agent) or customer user login (customer).
+    /// Agent login (admin, agent) or customer user login (customer); none for integration.
     user: Option<String>,
 }
 
@@ -124,7 +129,7 @@ pub(crate) struct TokenCreatedDto {
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", summary = "List recent jobs, newest first (admin)",
-    params(("status" = Option<String>, Query, description = "queued, running, done or failed"), ("limit" = Option<u32>, Query, description = "1-1000, default 100; anything else is a 400")),
+    params(("status" = Option<JobStatusName>, Query, description = "Only jobs in this status"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1-1000, default 100; anything else is a 400")),
     responses((status = 200, body = JobListDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 async fn list_jobs(State(state): State<AppState>, caller: Caller, ApiQuery(params): ApiQuery) -> Result<Json<JobListDto>, ApiError> {
     let status = match params.get("status") {

@@ -19,9 +19,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::{ChannelName, SenderTypeName};
 use crate::error::{ApiError, Problem};
 use crate::json::{body_error, parse_json};
 use crate::path::ApiPath;
+use crate::uploads::ArticleUploadDto;
 use crate::AppState;
 use switchboard_core::desk::{Article, AttachmentInput, AttachmentMeta, NewArticle};
 
@@ -29,11 +31,14 @@ use switchboard_core::desk::{Article, AttachmentInput, AttachmentMeta, NewArticl
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AttachmentInputDto {
-    /// File name.
+    /// File name: not only spaces, without `/` or `\`.
+    #[schema(pattern = r"^[^/\\]*[^/\\\s][^/\\]*$")]
     filename: String,
-    /// MIME type (default application/octet-stream).
+    /// MIME type like `text/plain` (default application/octet-stream).
+    #[schema(pattern = "/")]
     content_type: Option<String>,
     /// The content, base64 (standard alphabet, padded).
+    #[schema(content_encoding = "base64")]
     content_base64: String,
 }
 
@@ -41,9 +46,11 @@ pub(crate) struct AttachmentInputDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ArticleInputDto {
-    /// email, note, phone or chat (default note).
+    /// How it came in (default note).
+    #[schema(value_type = ChannelName)]
     channel: Option<String>,
-    /// agent, customer or system (default from the token's role).
+    /// Who wrote it (default from the token's role; a customer's is always customer).
+    #[schema(value_type = SenderTypeName)]
     sender_type: Option<String>,
     /// Visible in the customer's view (default: true except for notes).
     visible_for_customer: Option<bool>,
@@ -53,9 +60,10 @@ pub(crate) struct ArticleInputDto {
     to: Option<String>,
     /// Cc.
     cc: Option<String>,
-    /// Subject.
+    /// Subject, at most 3000 characters.
+    #[schema(max_length = 3000)]
     subject: Option<String>,
-    /// Plain-text body (required).
+    /// Plain-text body; may be empty only when `body_html` is not.
     body: String,
     /// HTML body.
     body_html: Option<String>,
@@ -66,7 +74,7 @@ pub(crate) struct ArticleInputDto {
     /// References.
     references: Option<String>,
     /// Article dynamic field values by field name.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
     /// Attachments as base64.
     attachments: Option<Vec<AttachmentInputDto>>,
@@ -133,9 +141,11 @@ pub(crate) struct ArticleDto {
     id: i64,
     /// Ticket id.
     ticket_id: i64,
-    /// email, note, phone or chat.
+    /// How it came in.
+    #[schema(value_type = ChannelName)]
     channel: String,
-    /// agent, customer or system.
+    /// Who wrote it.
+    #[schema(value_type = SenderTypeName)]
     sender_type: String,
     /// Visible in the customer's view.
     visible_for_customer: bool,
@@ -237,7 +247,7 @@ async fn read_article(state: &AppState, request: Request) -> Result<NewArticle, 
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/articles", tag = "tickets",
     summary = "Add an article (JSON with base64 attachments, or multipart/form-data with an `article` JSON part and file parts)",
     params(("id" = i64, Path, description = "Ticket id")),
-    request_body(content = ArticleInputDto, content_type = "application/json"),
+    request_body(content((ArticleInputDto = "application/json"), (ArticleUploadDto = "multipart/form-data"))),
     responses((status = 201, body = ArticleDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -273,7 +283,7 @@ async fn get_article(
 
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/articles/{article_id}/attachments/{attachment_id}", tag = "tickets", summary = "Download an attachment",
     params(("id" = i64, Path, description = "Ticket id"), ("article_id" = i64, Path, description = "Article id"), ("attachment_id" = i64, Path, description = "Attachment id")),
-    responses((status = 200, description = "The attachment's bytes with its content type", content_type = "application/octet-stream"),
+    responses((status = 200, description = "The attachment's bytes, served with the content type it was stored with", body = Vec<u8>, content_type = "*/*"),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
     security(("bearer" = [])))]
 async fn download_attachment(

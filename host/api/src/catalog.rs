@@ -10,13 +10,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::StateTypeName;
 use crate::error::{ApiError, Problem};
-use crate::json::ApiJson;
+use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
 use switchboard_core::desk::{CatalogEntry, CatalogInput, CatalogKind, CatalogUpdate};
 
-/// A queue, state, priority or ticket type.
+/// A queue, priority or ticket type.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CatalogEntryDto {
     /// Id.
@@ -27,9 +28,6 @@ pub(crate) struct CatalogEntryDto {
     comment: String,
     /// Whether it can be chosen for new changes.
     valid: bool,
-    /// States only: new, open, pending_reminder, pending_auto_close, closed_successful, closed_unsuccessful, merged or removed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    state_type: Option<String>,
     /// Creation time.
     created_at: DateTime<Utc>,
     /// Last change.
@@ -38,12 +36,38 @@ pub(crate) struct CatalogEntryDto {
 
 impl From<CatalogEntry> for CatalogEntryDto {
     fn from(e: CatalogEntry) -> Self {
-        CatalogEntryDto {
+        CatalogEntryDto { id: e.id, name: e.name, comment: e.comment, valid: e.valid, created_at: e.created_at, changed_at: e.changed_at }
+    }
+}
+
+/// A ticket state.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StateDto {
+    /// Id.
+    id: i64,
+    /// Unique name.
+    name: String,
+    /// Comment for admins.
+    comment: String,
+    /// Whether it can be chosen for new changes.
+    valid: bool,
+    /// What the state means.
+    state_type: StateTypeName,
+    /// Creation time.
+    created_at: DateTime<Utc>,
+    /// Last change.
+    changed_at: DateTime<Utc>,
+}
+
+impl From<CatalogEntry> for StateDto {
+    fn from(e: CatalogEntry) -> Self {
+        StateDto {
             id: e.id,
             name: e.name,
             comment: e.comment,
             valid: e.valid,
-            state_type: e.state_type.map(|t| t.as_str().to_string()),
+            // Every stored state has a type; the core reads an unknown one as open.
+            state_type: e.state_type.map_or(StateTypeName::Open, Into::into),
             created_at: e.created_at,
             changed_at: e.changed_at,
         }
@@ -51,68 +75,121 @@ impl From<CatalogEntry> for CatalogEntryDto {
 }
 
 list_dto!(CatalogListDto, CatalogEntryDto);
+list_dto!(StateListDto, StateDto);
 
-/// Fields to create an entry.
+/// Fields to create a queue, priority or type.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CatalogCreateDto {
-    /// Unique name.
+    /// Unique name: 1-200 characters, not only spaces (stored trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
-    /// Comment.
+    /// Comment (default empty).
     comment: Option<String>,
     /// Valid flag (default true).
     valid: Option<bool>,
-    /// States only (required for them): the state type.
-    state_type: Option<String>,
 }
 
-/// Fields to change; absent fields stay as they are.
+/// Fields to change a queue, priority or type; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CatalogUpdateDto {
-    /// New name.
+    /// New name: 1-200 characters, not only spaces.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     name: Option<String>,
     /// New comment.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     comment: Option<String>,
     /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
-    /// States only: new state type.
-    state_type: Option<String>,
+}
+
+/// Fields to create a state.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateCreateDto {
+    /// Unique name: 1-200 characters, not only spaces (stored trimmed).
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    name: String,
+    /// Comment (default empty).
+    comment: Option<String>,
+    /// Valid flag (default true).
+    valid: Option<bool>,
+    /// What the state means.
+    state_type: StateTypeName,
+}
+
+/// Fields to change a state; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StateUpdateDto {
+    /// New name: 1-200 characters, not only spaces.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
+    name: Option<String>,
+    /// New comment.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    comment: Option<String>,
+    /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    valid: Option<bool>,
+    /// New state type.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    state_type: Option<StateTypeName>,
 }
 
 impl From<CatalogCreateDto> for CatalogInput {
     fn from(d: CatalogCreateDto) -> Self {
-        CatalogInput { name: d.name, comment: d.comment, valid: d.valid, state_type: d.state_type }
+        CatalogInput { name: d.name, comment: d.comment, valid: d.valid, state_type: None }
     }
 }
 
 impl From<CatalogUpdateDto> for CatalogUpdate {
     fn from(d: CatalogUpdateDto) -> Self {
-        CatalogUpdate { name: d.name, comment: d.comment, valid: d.valid, state_type: d.state_type }
+        CatalogUpdate { name: d.name, comment: d.comment, valid: d.valid, state_type: None }
+    }
+}
+
+impl From<StateCreateDto> for CatalogInput {
+    fn from(d: StateCreateDto) -> Self {
+        CatalogInput { name: d.name, comment: d.comment, valid: d.valid, state_type: Some(d.state_type.as_str().into()) }
+    }
+}
+
+impl From<StateUpdateDto> for CatalogUpdate {
+    fn from(d: StateUpdateDto) -> Self {
+        CatalogUpdate { name: d.name, comment: d.comment, valid: d.valid, state_type: d.state_type.map(|t| t.as_str().into()) }
     }
 }
 
 macro_rules! catalog_api {
-    ($module:ident, $kind:expr, $path:literal, $item_path:literal, $noun:literal) => {
+    ($module:ident, $kind:expr, $path:literal, $item_path:literal, $noun:literal, $entry:ident, $list:ident, $create:ident, $update:ident) => {
         mod $module {
             use super::*;
 
             #[utoipa::path(get, path = $path, tag = "catalogue", operation_id = concat!("list_", $noun),
                 summary = concat!("List ", $noun, " entries"),
-                responses((status = 200, body = CatalogListDto), (status = 401, body = Problem), (status = 403, body = Problem)),
+                responses((status = 200, body = $list), (status = 401, body = Problem), (status = 403, body = Problem)),
                 security(("bearer" = [])))]
-            pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<CatalogListDto>, ApiError> {
+            pub(super) async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<$list>, ApiError> {
                 let entries = state.desk.catalog_list(&caller.actor, $kind).await?;
-                Ok(Json(CatalogListDto { items: entries.into_iter().map(Into::into).collect() }))
+                Ok(Json($list { items: entries.into_iter().map(Into::into).collect() }))
             }
 
             #[utoipa::path(post, path = $path, tag = "catalogue", operation_id = concat!("create_", $noun),
                 summary = concat!("Create a ", $noun, " (admin)"),
-                request_body = CatalogCreateDto,
-                responses((status = 201, body = CatalogEntryDto), (status = 401, body = Problem), (status = 403, body = Problem),
+                request_body = $create,
+                responses((status = 201, body = $entry), (status = 401, body = Problem), (status = 403, body = Problem),
                     (status = 409, body = Problem), (status = 422, body = Problem)),
                 security(("bearer" = [])))]
-            pub(super) async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<CatalogCreateDto>) -> Result<(StatusCode, Json<CatalogEntryDto>), ApiError> {
+            pub(super) async fn create(State(state): State<AppState>, caller: Caller, ApiJson(body): ApiJson<$create>) -> Result<(StatusCode, Json<$entry>), ApiError> {
                 let entry = state.desk.catalog_create(&caller.actor, $kind, body.into()).await?;
                 Ok((StatusCode::CREATED, Json(entry.into())))
             }
@@ -120,20 +197,20 @@ macro_rules! catalog_api {
             #[utoipa::path(get, path = $item_path, tag = "catalogue", operation_id = concat!("get_", $noun),
                 summary = concat!("Read a ", $noun),
                 params(("id" = i64, Path, description = "Id")),
-                responses((status = 200, body = CatalogEntryDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+                responses((status = 200, body = $entry), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
                 security(("bearer" = [])))]
-            pub(super) async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<CatalogEntryDto>, ApiError> {
+            pub(super) async fn get(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>) -> Result<Json<$entry>, ApiError> {
                 Ok(Json(state.desk.catalog_get(&caller.actor, $kind, id).await?.into()))
             }
 
             #[utoipa::path(patch, path = $item_path, tag = "catalogue", operation_id = concat!("update_", $noun),
                 summary = concat!("Change a ", $noun, " (admin)"),
                 params(("id" = i64, Path, description = "Id")),
-                request_body = CatalogUpdateDto,
-                responses((status = 200, body = CatalogEntryDto), (status = 401, body = Problem), (status = 403, body = Problem),
+                request_body = $update,
+                responses((status = 200, body = $entry), (status = 401, body = Problem), (status = 403, body = Problem),
                     (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)),
                 security(("bearer" = [])))]
-            pub(super) async fn update(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiJson(body): ApiJson<CatalogUpdateDto>) -> Result<Json<CatalogEntryDto>, ApiError> {
+            pub(super) async fn update(State(state): State<AppState>, caller: Caller, ApiPath(id): ApiPath<i64>, ApiJson(body): ApiJson<$update>) -> Result<Json<$entry>, ApiError> {
                 Ok(Json(state.desk.catalog_update(&caller.actor, $kind, id, body.into()).await?.into()))
             }
 
@@ -150,10 +227,50 @@ macro_rules! catalog_api {
     };
 }
 
-catalog_api!(queues, CatalogKind::Queue, "/api/v1/queues", "/api/v1/queues/{id}", "queue");
-catalog_api!(states, CatalogKind::State, "/api/v1/states", "/api/v1/states/{id}", "state");
-catalog_api!(priorities, CatalogKind::Priority, "/api/v1/priorities", "/api/v1/priorities/{id}", "priority");
-catalog_api!(types, CatalogKind::Type, "/api/v1/types", "/api/v1/types/{id}", "type");
+catalog_api!(
+    queues,
+    CatalogKind::Queue,
+    "/api/v1/queues",
+    "/api/v1/queues/{id}",
+    "queue",
+    CatalogEntryDto,
+    CatalogListDto,
+    CatalogCreateDto,
+    CatalogUpdateDto
+);
+catalog_api!(
+    states,
+    CatalogKind::State,
+    "/api/v1/states",
+    "/api/v1/states/{id}",
+    "state",
+    StateDto,
+    StateListDto,
+    StateCreateDto,
+    StateUpdateDto
+);
+catalog_api!(
+    priorities,
+    CatalogKind::Priority,
+    "/api/v1/priorities",
+    "/api/v1/priorities/{id}",
+    "priority",
+    CatalogEntryDto,
+    CatalogListDto,
+    CatalogCreateDto,
+    CatalogUpdateDto
+);
+catalog_api!(
+    types,
+    CatalogKind::Type,
+    "/api/v1/types",
+    "/api/v1/types/{id}",
+    "type",
+    CatalogEntryDto,
+    CatalogListDto,
+    CatalogCreateDto,
+    CatalogUpdateDto
+);
 
 /// Adds the catalogue routes.
 pub(crate) fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {

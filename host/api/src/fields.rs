@@ -10,8 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::{FieldTypeName, ObjectTypeName};
 use crate::error::{ApiError, Problem};
-use crate::json::ApiJson;
+use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
 use switchboard_core::desk::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig};
@@ -49,9 +50,11 @@ pub(crate) struct DynamicFieldDto {
     name: String,
     /// Label.
     label: String,
-    /// `ticket` or `article`.
+    /// What the field belongs to.
+    #[schema(value_type = ObjectTypeName)]
     object_type: String,
-    /// text, textarea, dropdown, multiselect, checkbox, integer, date or datetime.
+    /// The type of its values.
+    #[schema(value_type = FieldTypeName)]
     field_type: String,
     /// Settings.
     config: FieldConfigDto,
@@ -93,17 +96,20 @@ list_dto!(DynamicFieldListDto, DynamicFieldDto);
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DynamicFieldCreateDto {
-    /// Unique name (letters, digits, `_`, `-`).
+    /// Unique name: 1-200 letters, digits, `_` or `-`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,200}$")]
     name: String,
     /// Label (default: the name).
     label: Option<String>,
-    /// `ticket` or `article`.
+    /// What the field belongs to.
+    #[schema(value_type = ObjectTypeName)]
     object_type: String,
-    /// Field type.
+    /// The type of its values.
+    #[schema(value_type = FieldTypeName)]
     field_type: String,
     /// Settings.
     config: Option<FieldConfigDto>,
-    /// Valid flag.
+    /// Valid flag (default true).
     valid: Option<bool>,
     /// Shown to customers (default false).
     customer_visible: Option<bool>,
@@ -114,10 +120,16 @@ pub(crate) struct DynamicFieldCreateDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct DynamicFieldUpdateDto {
     /// New label.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     label: Option<String>,
     /// New settings.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     config: Option<FieldConfigDto>,
     /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
     /// New customer-visible flag.
     customer_visible: Option<bool>,

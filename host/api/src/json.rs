@@ -64,6 +64,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8])
     if let Some(path) = nul_path(&value, "") {
         return Err(ApiError::field(if path.is_empty() { "body".to_string() } else { path }, NUL_MESSAGE));
     }
+    // Every body of this API is an object; serde would also read a struct
+    // from an array of its fields in order, which the document does not allow.
+    if !value.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -132,6 +137,20 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Deserializes an optional field that, when given, must not be `null`: the
+/// document declares it not nullable, so `null` is a 422 naming the field
+/// (leave the field out instead). Use with `#[serde(default)]`.
+pub(crate) fn present<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    match Option::<T>::deserialize(de)? {
+        Some(value) => Ok(Some(value)),
+        None => Err(serde::de::Error::custom("must not be null; leave the field out instead")),
+    }
+}
+
 /// Deserializes a field that may be absent (`None`), null (`Some(None)`) or set.
 pub(crate) fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -183,6 +202,9 @@ mod tests {
             (StatusCode::UNPROCESSABLE_ENTITY, "article.bdy".into())
         );
         assert_eq!(field(r#"{"title": "#).0, StatusCode::BAD_REQUEST);
+        // A struct is never read from an array of its fields, nor from null.
+        assert_eq!(field(r#"["t", {"body": "x"}]"#), (StatusCode::UNPROCESSABLE_ENTITY, "body".into()));
+        assert_eq!(field("null"), (StatusCode::UNPROCESSABLE_ENTITY, "body".into()));
     }
 
     #[test]

@@ -11,8 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
 use switchboard_core::desk::Desk;
@@ -40,33 +39,9 @@ pub struct AppState {
     openapi: Arc<String>,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Switchboard API", description = "Helpdesk API: tickets, articles, catalogue, agents and customers. Authenticate with `Authorization: Bearer <token>`; errors are RFC 9457 problem details."),
-    modifiers(&BearerAuth),
-    tags(
-        (name = "tickets", description = "Tickets, articles, attachments, links and history"),
-        (name = "catalogue", description = "Queues, states, priorities and types"),
-        (name = "people", description = "Agents, customer users and customer companies"),
-        (name = "dynamic-fields", description = "Typed dynamic field definitions"),
-        (name = "plugins", description = "WebAssembly plugins: install, configure, run, audit"),
-        (name = "admin", description = "Jobs and tokens"),
-    )
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
-    }
-}
-
 /// The OpenAPI router with every documented route.
 fn api_router() -> OpenApiRouter<AppState> {
-    let router = OpenApiRouter::with_openapi(ApiDoc::openapi());
+    let router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi());
     let router = catalog::routes(router);
     let router = people::routes(router);
     let router = fields::routes(router);
@@ -79,12 +54,15 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The OpenAPI document of the API.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut doc = api_router().split_for_parts().1;
+    openapi::complete(&mut doc);
+    doc
 }
 
 /// Builds the whole application: API, OpenAPI document, health, metrics.
 pub fn app(desk: Desk, plugins: PluginHost, settings: ApiSettings) -> Router {
-    let (api, doc) = api_router().split_for_parts();
+    let (api, mut doc) = api_router().split_for_parts();
+    openapi::complete(&mut doc);
     let openapi = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     let state = AppState { desk, plugins, metrics: metrics::Metrics::new(), openapi };
     api.route("/api/v1/openapi.json", get(openapi_json))
@@ -155,13 +133,16 @@ mod admin;
 mod articles;
 mod auth;
 mod catalog;
+mod enums;
 mod error;
 mod fields;
 mod json;
 mod links;
 mod metrics;
+mod openapi;
 mod path;
 mod people;
 mod plugins;
 mod query;
 mod tickets;
+mod uploads;

@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::LinkKindName;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
 use crate::path::ApiPath;
@@ -24,7 +25,8 @@ pub(crate) struct LinkDto {
     source: i64,
     /// Target ticket id (the child for parent_child).
     target: i64,
-    /// parent_child or related.
+    /// How the tickets are linked.
+    #[schema(value_type = LinkKindName)]
     kind: String,
     /// When it was made.
     created_at: DateTime<Utc>,
@@ -44,7 +46,8 @@ list_dto!(LinkListDto, LinkDto);
 pub(crate) struct LinkCreateDto {
     /// Target ticket id.
     target: i64,
-    /// parent_child (this ticket is the parent) or related.
+    /// `parent_child` (this ticket is the parent) or `related`.
+    #[schema(value_type = LinkKindName)]
     kind: String,
 }
 
@@ -76,7 +79,7 @@ async fn list_links(State(state): State<AppState>, caller: Caller, ApiPath(id): 
 
 #[utoipa::path(delete, path = "/api/v1/tickets/{id}/links/{target}", tag = "tickets", summary = "Remove a link",
     params(("id" = i64, Path, description = "Source ticket id"), ("target" = i64, Path, description = "Target ticket id"),
-        ("kind" = Option<String>, Query, description = "parent_child or related (default related)")),
+        ("kind" = Option<LinkKindName>, Query, description = "parent_child or related (default related)")),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
 async fn remove_link(

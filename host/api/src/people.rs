@@ -10,8 +10,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::{AgentRoleName, QueuePermissionName};
 use crate::error::{ApiError, Problem};
-use crate::json::{double_option, ApiJson};
+use crate::json::{double_option, present, ApiJson};
 use crate::path::ApiPath;
 use crate::AppState;
 use switchboard_core::desk::{
@@ -25,6 +26,7 @@ pub(crate) struct QueueGrantDto {
     /// Queue name.
     queue: String,
     /// `ro` (read) or `rw` (read and write).
+    #[schema(value_type = QueuePermissionName)]
     permission: String,
 }
 
@@ -42,6 +44,7 @@ pub(crate) struct AgentDto {
     /// Mail address.
     email: String,
     /// `admin` or `agent`.
+    #[schema(value_type = AgentRoleName)]
     role: String,
     /// Valid flag.
     valid: bool,
@@ -81,6 +84,7 @@ list_dto!(AgentListDto, AgentDto);
 #[serde(deny_unknown_fields)]
 pub(crate) struct AgentCreateDto {
     /// Unique login.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     login: String,
     /// Given name.
     first_name: Option<String>,
@@ -89,6 +93,7 @@ pub(crate) struct AgentCreateDto {
     /// Mail address.
     email: Option<String>,
     /// `admin` or `agent`.
+    #[schema(value_type = AgentRoleName)]
     role: String,
     /// Valid flag.
     valid: Option<bool>,
@@ -101,18 +106,32 @@ pub(crate) struct AgentCreateDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct AgentUpdateDto {
     /// New login.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
     login: Option<String>,
     /// New given name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     first_name: Option<String>,
     /// New family name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     last_name: Option<String>,
     /// New mail address.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     email: Option<String>,
     /// New role.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = AgentRoleName)]
     role: Option<String>,
     /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
     /// New permission set.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     permissions: Option<Vec<QueueGrantDto>>,
 }
 
@@ -172,8 +191,10 @@ list_dto!(CompanyListDto, CompanyDto);
 #[serde(deny_unknown_fields)]
 pub(crate) struct CompanyCreateDto {
     /// Unique customer id.
+    #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
     customer_id: String,
     /// Name.
+    #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
     name: String,
     /// Street.
     street: Option<String>,
@@ -194,20 +215,36 @@ pub(crate) struct CompanyCreateDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CompanyUpdateDto {
     /// New customer id.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 250, pattern = r"\S")]
     customer_id: Option<String>,
     /// New name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 250, pattern = r"\S")]
     name: Option<String>,
     /// New street.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     street: Option<String>,
     /// New city.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     city: Option<String>,
     /// New country.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     country: Option<String>,
     /// New web site.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     url: Option<String>,
     /// New comment.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     comment: Option<String>,
     /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 
@@ -260,8 +297,10 @@ list_dto!(CustomerUserListDto, CustomerUserDto);
 #[serde(deny_unknown_fields)]
 pub(crate) struct CustomerUserCreateDto {
     /// Unique login.
+    #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
     login: String,
     /// Mail address.
+    #[schema(format = Email)]
     email: String,
     /// Given name.
     first_name: Option<String>,
@@ -280,20 +319,32 @@ pub(crate) struct CustomerUserCreateDto {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CustomerUserUpdateDto {
     /// New login.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 250, pattern = r"\S")]
     login: Option<String>,
     /// New mail address.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, format = Email)]
     email: Option<String>,
     /// New given name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     first_name: Option<String>,
     /// New family name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     last_name: Option<String>,
     /// New phone.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     phone: Option<String>,
     /// New company customer id, or null.
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     customer_company: Option<Option<String>>,
     /// New valid flag.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     valid: Option<bool>,
 }
 

@@ -14,9 +14,10 @@ use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::json::ApiJson;
+use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
+use crate::uploads::PluginUploadDto;
 use crate::AppState;
 use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, PluginSummary, PluginVersion, Trigger};
 use switchboard_plugin_host::{PluginChange, PluginError};
@@ -218,8 +219,12 @@ list_dto!(HttpAuditListDto, HttpAuditDto);
 #[serde(deny_unknown_fields)]
 pub(crate) struct PluginUpdateDto {
     /// Enable or disable (enabling lifts a suspension).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     enabled: Option<bool>,
     /// Make this installed version active (upgrade or rollback).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     version: Option<String>,
 }
 
@@ -356,7 +361,7 @@ async fn list_plugins(State(state): State<AppState>, caller: Caller) -> Result<J
 
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
     summary = "Install a plugin (admin): multipart with a `component` file part, a `manifest` part (plugin.toml) and optionally a `signature` part (hex ed25519)",
-    request_body(content = String, content_type = "multipart/form-data"),
+    request_body(content = PluginUploadDto, content_type = "multipart/form-data"),
     responses((status = 201, body = InstallDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem),
         (status = 413, body = Problem), (status = 422, body = Problem)),
     security(("bearer" = [])))]
@@ -467,7 +472,7 @@ async fn get_config(
 }
 
 #[utoipa::path(get, path = "/api/v1/plugins/{name}/invocations", tag = "plugins", summary = "Recent invocations, newest first (admin)",
-    params(("name" = String, Path, description = "Plugin name"), ("limit" = Option<u32>, Query, description = "1-1000, default 50; anything else is a 400")),
+    params(("name" = String, Path, description = "Plugin name"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1-1000, default 50; anything else is a 400")),
     responses((status = 200, body = InvocationListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
 async fn invocations(
     State(state): State<AppState>,
@@ -507,7 +512,7 @@ async fn apply(
 }
 
 #[utoipa::path(get, path = "/api/v1/plugin-http-audit", tag = "plugins", summary = "Outbound HTTP requests of plugins, newest first (admin)",
-    params(("plugin" = Option<String>, Query, description = "Only this plugin"), ("limit" = Option<u32>, Query, description = "1-1000, default 100; anything else is a 400")),
+    params(("plugin" = Option<String>, Query, description = "Only this plugin"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1-1000, default 100; anything else is a 400")),
     responses((status = 200, body = HttpAuditListDto), (status = 401, body = Problem), (status = 403, body = Problem)), security(("bearer" = [])))]
 async fn http_audit(State(state): State<AppState>, caller: Caller, ApiQuery(q): ApiQuery) -> Result<Json<HttpAuditListDto>, ApiError> {
     let limit = i64::from(limit(&q, 100, 1000)?);

@@ -14,12 +14,13 @@ use utoipa_axum::routes;
 
 use crate::articles::{ArticleDto, ArticleInputDto};
 use crate::auth::Caller;
+use crate::enums::StateTypeName;
 use crate::error::{ApiError, Problem};
-use crate::json::{double_option, parse_json, ApiJson, RawBody};
+use crate::json::{double_option, parse_json, present, ApiJson, RawBody};
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
 use crate::AppState;
-use switchboard_core::desk::{HistoryEntry, NewTicket, Ref, SortKey, StateType, Ticket, TicketQuery, TicketUpdate, TicketView};
+use switchboard_core::desk::{HistoryEntry, NewTicket, Ref, SortKey, Ticket, TicketQuery, TicketUpdate, TicketView};
 
 /// A priority given by id (1-5 by default) or by name.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -53,7 +54,8 @@ pub(crate) struct TicketDto {
     queue: String,
     /// State name.
     state: String,
-    /// State type.
+    /// What the state means.
+    #[schema(value_type = StateTypeName)]
     state_type: String,
     /// Priority id.
     priority: i64,
@@ -137,7 +139,8 @@ pub(crate) struct TicketPageDto {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TicketCreateDto {
-    /// Title.
+    /// Title: 1-255 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 255, pattern = r"\S")]
     title: String,
     /// Queue name (required, except for customers: default queue). Customers may
     /// name only the configured customer queues and set only title, article and
@@ -161,26 +164,37 @@ pub(crate) struct TicketCreateDto {
     /// Due time, required for pending states.
     pending_until: Option<DateTime<Utc>>,
     /// Ticket dynamic field values by name.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
     /// The first article.
     article: ArticleInputDto,
 }
 
-/// Changes to a ticket; absent fields stay, `null` clears optional ones.
+/// Changes to a ticket; absent fields stay, `null` clears the owner,
+/// responsible, customer user, customer company and pending time.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TicketUpdateDto {
-    /// New title.
+    /// New title: 1-255 characters, not only spaces.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_length = 1, max_length = 255, pattern = r"\S")]
     title: Option<String>,
     /// New queue name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     queue: Option<String>,
     /// New state name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     state: Option<String>,
     /// New priority id or name.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     priority: Option<PriorityRefDto>,
     /// New type name.
     #[serde(rename = "type")]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
     ticket_type: Option<String>,
     /// New owner login, or null.
     #[serde(default, deserialize_with = "double_option")]
@@ -203,7 +217,8 @@ pub(crate) struct TicketUpdateDto {
     #[schema(value_type = Option<DateTime<Utc>>)]
     pending_until: Option<Option<DateTime<Utc>>>,
     /// Dynamic field values to set (null clears one).
-    #[schema(value_type = Object)]
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, value_type = Object)]
     dynamic_fields: Option<BTreeMap<String, serde_json::Value>>,
 }
 
@@ -268,7 +283,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", summary = "Create a ticket with its first article",
-    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat a create safely: the same key and body return the first ticket. 1-255 visible characters, sent once; an empty key is a 400")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, description = "Repeat a create safely: the same key and body return the first ticket. 1-255 visible characters, sent once; an empty key is a 400")),
     request_body = TicketCreateDto,
     responses((status = 201, body = TicketCreatedDto), (status = 200, description = "Replay of an earlier create with the same Idempotency-Key", body = TicketCreatedDto),
         (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)),
@@ -380,7 +395,7 @@ fn search_query(params: &HashMap<String, String>) -> Result<TicketQuery, ApiErro
         }
     }
     let state_type = match params.get("state_type") {
-        Some(s) => Some(StateType::parse(s).ok_or_else(|| ApiError::field("state_type", format!("unknown state type '{s}'")))?),
+        Some(s) => Some(StateTypeName::parse(s).ok_or_else(|| ApiError::field("state_type", format!("unknown state type '{s}'")))?.into()),
         None => None,
     };
     let priority = params.get("priority").map(|p| match p.parse::<i64>() {
@@ -421,19 +436,19 @@ fn search_query(params: &HashMap<String, String>) -> Result<TicketQuery, ApiErro
     params(
         ("queue" = Option<String>, Query, description = "Queue name"),
         ("state" = Option<String>, Query, description = "State name"),
-        ("state_type" = Option<String>, Query, description = "State type, e.g. open or pending_reminder"),
+        ("state_type" = Option<StateTypeName>, Query, description = "State type, e.g. open or pending_reminder"),
         ("priority" = Option<String>, Query, description = "Priority id or name"),
         ("owner" = Option<String>, Query, description = "Owner login"),
         ("customer_user" = Option<String>, Query, description = "Customer user login"),
         ("customer_company" = Option<String>, Query, description = "Customer company id"),
         ("q" = Option<String>, Query, description = "Full text: every word must occur in the title or an article"),
         ("df.<FieldName>" = Option<String>, Query, description = "Dynamic field value equals (multiselect: contains)"),
-        ("created_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
-        ("created_before" = Option<String>, Query, description = "RFC 3339, exclusive"),
-        ("changed_after" = Option<String>, Query, description = "RFC 3339, inclusive"),
-        ("changed_before" = Option<String>, Query, description = "RFC 3339, exclusive"),
-        ("sort" = Option<String>, Query, description = "id, created_at, changed_at or priority; prefix - for descending (default -id)"),
-        ("limit" = Option<u32>, Query, description = "Page size 1-500, default 50; anything else is a 400"),
+        ("created_after" = Option<DateTime<Utc>>, Query, description = "RFC 3339, inclusive"),
+        ("created_before" = Option<DateTime<Utc>>, Query, description = "RFC 3339, exclusive"),
+        ("changed_after" = Option<DateTime<Utc>>, Query, description = "RFC 3339, inclusive"),
+        ("changed_before" = Option<DateTime<Utc>>, Query, description = "RFC 3339, exclusive"),
+        ("sort" = Option<String>, Query, pattern = "^-?(id|number|created_at|changed_at|priority)$", description = "id (or number), created_at, changed_at or priority; prefix - for descending (default -id)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Page size 1-500, default 50; anything else is a 400"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
     ),
     responses((status = 200, body = TicketPageDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)),

@@ -329,7 +329,9 @@ impl Desk {
         actor.require_admin()?;
         crate::desk::input::check(&input)?;
         let mut problems = Problems::default();
-        let name = input.name.trim();
+        // Not trimmed: a name with spaces around it is refused, as the API
+        // document's pattern says, rather than stored as another name.
+        let name = input.name.as_str();
         if name.is_empty() || name.len() > 200 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             problems.add("name", "must be 1-200 characters of letters, digits, '_' or '-'");
         }
