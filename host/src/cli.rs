@@ -15,8 +15,6 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about, long_about)]
 pub struct Cli {
-    #[command(flatten)]
-    common: CommonArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,15 +22,28 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: HTTP API and job worker (embedded SQLite by default).
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
     /// Apply database migrations and exit (serve also migrates at start).
-    Migrate,
+    Migrate(CommonArgs),
     /// Create, list and revoke API tokens.
-    #[command(subcommand)]
-    Token(TokenCommand),
+    Token {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Recover agents on the database directly (e.g. promote one back to admin).
-    #[command(subcommand)]
-    Agent(agent::AgentCommand),
+    Agent {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(subcommand)]
+        command: agent::AgentCommand,
+    },
     /// Install, configure, run and manage WebAssembly plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -93,29 +104,30 @@ impl Cli {
     /// Runs the chosen subcommand.
     pub async fn run(self) -> Result<(), CliError> {
         match &self.command {
-            Command::Serve(serve) => {
-                let config = Config::resolve(&self.common, serve)?;
+            Command::Serve { common, serve } => {
+                let config = Config::resolve(common, serve)?;
                 serve_command(config).await
             }
-            Command::Migrate => {
-                let config = Config::resolve(&self.common, &ServeArgs::default())?;
+            Command::Migrate(common) => {
+                let config = Config::resolve(common, &ServeArgs::default())?;
                 open(&config).await?;
                 println!("database is up to date ({})", redact(&config.database_url));
                 Ok(())
             }
-            Command::Token(command) => {
-                let config = Config::resolve(&self.common, &ServeArgs::default())?;
+            Command::Token { common, command } => {
+                let config = Config::resolve(common, &ServeArgs::default())?;
                 let system = open(&config).await?;
                 system.bootstrap().await?;
                 token_command(system.desk(), command).await
             }
-            Command::Agent(command) => {
-                let config = Config::resolve(&self.common, &ServeArgs::default())?;
+            Command::Agent { common, command } => {
+                let config = Config::resolve(common, &ServeArgs::default())?;
                 agent::run(open(&config).await?.desk(), command).await
             }
             Command::Plugin(command) => {
-                let config = Config::resolve(&self.common, &ServeArgs::default())?;
-                let local = matches!(command, plugin::PluginCommand::Run { .. } | plugin::PluginCommand::New { .. });
+                let local = command.database().is_none();
+                let common = command.database().cloned().unwrap_or_default();
+                let config = Config::resolve(&common, &ServeArgs { signing: command.signing(), ..Default::default() })?;
                 let system = if local { None } else { Some(open(&config).await?) };
                 if let Some(system) = &system {
                     system.bootstrap().await?;

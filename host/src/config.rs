@@ -11,7 +11,11 @@ use serde::Deserialize;
 use crate::db::SqliteSync;
 use crate::desk::{CustomerField, CustomerPolicy};
 
-/// Settings shared by every subcommand (flags or env; all optional).
+/// Where the configuration and the database are: the flags of every subcommand
+/// that opens the database (`serve`, `migrate`, `token`, `agent`, most of
+/// `plugin`; not `plugin run` or `plugin new`). Global within the subcommand that
+/// takes them, so `switchboard token --data-dir D list` works as well as
+/// `switchboard token list --data-dir D`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct CommonArgs {
     /// TOML configuration file (keys as the long flags, with underscores).
@@ -26,14 +30,15 @@ pub struct CommonArgs {
     /// SQLite durability: full (fsync every commit; survives power loss) or normal (survives a crash of the process) [default: full].
     #[arg(long, global = true, env = "SWITCHBOARD_SQLITE_SYNCHRONOUS", value_name = "MODE")]
     pub sqlite_synchronous: Option<String>,
-    /// Two-digit system id put into every ticket number [default: 10].
-    #[arg(long, global = true, env = "SWITCHBOARD_SYSTEM_ID", value_name = "N")]
-    pub system_id: Option<u32>,
+}
+
+/// The signature rule: taken by `serve` and `plugin install`, where plugins are installed.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SigningArgs {
     /// Refuse plugins that are not signed by a trusted key (`--require-signed-plugins=false`
     /// or the variable set to `false` turns off a `true` from the config file) [default: false].
     #[arg(
         long,
-        global = true,
         env = "SWITCHBOARD_REQUIRE_SIGNED_PLUGINS",
         value_name = "BOOL",
         num_args = 0..=1,
@@ -47,6 +52,12 @@ pub struct CommonArgs {
 /// Settings only the server needs.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
+    /// Two-digit system id put into every ticket number [default: 10].
+    #[arg(long, env = "SWITCHBOARD_SYSTEM_ID", value_name = "N")]
+    pub system_id: Option<u32>,
+    /// The signature rule for installs through the API.
+    #[command(flatten)]
+    pub signing: SigningArgs,
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long, env = "SWITCHBOARD_LISTEN", value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
@@ -136,7 +147,7 @@ impl Config {
         };
         let sync_text = common.sqlite_synchronous.clone().or(file.sqlite_synchronous).unwrap_or_else(|| "full".into());
         let sqlite_synchronous = sync_text.parse().map_err(|e| ConfigError(format!("sqlite_synchronous: {e}")))?;
-        let system_id = common.system_id.or(file.system_id).unwrap_or(10);
+        let system_id = serve.system_id.or(file.system_id).unwrap_or(10);
         if system_id > 99 {
             return Err(ConfigError(format!("system_id: {system_id} is out of range; use 0-99")));
         }
@@ -172,7 +183,7 @@ impl Config {
             job_lease_secs,
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
             customer,
-            require_signed_plugins: common.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
+            require_signed_plugins: serve.signing.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
         })
     }
 }
@@ -210,8 +221,8 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("switchboard.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:9000\"\nsystem_id = 42\n").expect("write");
-        let common = CommonArgs { config: Some(path.clone()), system_id: Some(7), ..Default::default() };
-        let config = Config::resolve(&common, &ServeArgs::default()).expect("valid");
+        let common = CommonArgs { config: Some(path.clone()), ..Default::default() };
+        let config = Config::resolve(&common, &ServeArgs { system_id: Some(7), ..Default::default() }).expect("valid");
         assert_eq!(config.listen.port(), 9000);
         assert_eq!(config.system_id, 7);
         std::fs::write(&path, "lisen = \"x\"\n").expect("write");
@@ -243,8 +254,9 @@ mod tests {
         let resolve = |file: Option<bool>, given: Option<bool>| {
             let text = file.map(|f| format!("require_signed_plugins = {f}\n")).unwrap_or_default();
             std::fs::write(&path, text).expect("write");
-            let common = CommonArgs { config: Some(path.clone()), require_signed_plugins: given, ..Default::default() };
-            Config::resolve(&common, &ServeArgs::default()).expect("valid").require_signed_plugins
+            let common = CommonArgs { config: Some(path.clone()), ..Default::default() };
+            let serve = ServeArgs { signing: SigningArgs { require_signed_plugins: given }, ..Default::default() };
+            Config::resolve(&common, &serve).expect("valid").require_signed_plugins
         };
         assert!(!resolve(None, None), "off by default");
         assert!(resolve(Some(true), None), "the file turns it on");
@@ -259,19 +271,14 @@ mod tests {
         #[derive(Parser)]
         struct Cli {
             #[command(flatten)]
-            common: CommonArgs,
-            #[command(subcommand)]
-            command: Option<Sub>,
+            signing: SigningArgs,
+            file: Option<String>,
         }
-        #[derive(clap::Subcommand, PartialEq, Debug)]
-        enum Sub {
-            Serve,
-        }
-        let parse = |args: &[&str]| Cli::try_parse_from([&["switchboard"], args].concat()).expect("parses");
-        let bare = parse(&["--require-signed-plugins", "serve"]);
-        assert_eq!((bare.common.require_signed_plugins, bare.command), (Some(true), Some(Sub::Serve)), "a bare flag means true");
-        assert_eq!(parse(&["--require-signed-plugins=false"]).common.require_signed_plugins, Some(false));
-        assert_eq!(parse(&["--require-signed-plugins=true"]).common.require_signed_plugins, Some(true));
-        assert!(Cli::try_parse_from(["switchboard", "--require-signed-plugins=maybe"]).is_err(), "not a boolean");
+        let parse = |args: &[&str]| Cli::try_parse_from([&["install"], args].concat()).expect("parses");
+        let bare = parse(&["--require-signed-plugins", "x.wasm"]);
+        assert_eq!((bare.signing.require_signed_plugins, bare.file.as_deref()), (Some(true), Some("x.wasm")), "a bare flag means true");
+        assert_eq!(parse(&["--require-signed-plugins=false"]).signing.require_signed_plugins, Some(false));
+        assert_eq!(parse(&["--require-signed-plugins=true"]).signing.require_signed_plugins, Some(true));
+        assert!(Cli::try_parse_from(["install", "--require-signed-plugins=maybe"]).is_err(), "not a boolean");
     }
 }

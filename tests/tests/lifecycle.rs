@@ -199,21 +199,39 @@ fn help(args: &[&str]) -> String {
 
 #[test]
 fn help_for_every_subcommand() {
-    let expectations: Vec<(Vec<&str>, Vec<&str>)> = vec![
-        (vec![], vec!["serve", "migrate", "token"]),
-        (vec!["serve"], vec!["--listen", "--data-dir", "--database-url", "--job-poll-interval-ms"]),
-        (vec!["migrate"], vec!["--data-dir", "--database-url"]),
-        (vec!["token"], vec!["create", "list", "revoke"]),
-        (vec!["token", "create"], vec!["--name", "--role", "--user", "--data-dir", "--database-url"]),
-        (vec!["token", "list"], vec!["--data-dir", "--database-url"]),
-        (vec!["token", "revoke"], vec!["--data-dir", "--database-url"]),
+    const DB: [&str; 3] = ["--data-dir", "--database-url", "--sqlite-synchronous"];
+    // (subcommand, flags its --help must show, flags it must not show)
+    let expectations: Vec<(Vec<&str>, Vec<&str>, Vec<&str>)> = vec![
+        (vec![], vec!["serve", "migrate", "token", "agent", "plugin"], vec!["--database-url"]),
+        (
+            vec!["serve"],
+            vec!["--listen", "--data-dir", "--database-url", "--job-poll-interval-ms", "--system-id", "--require-signed-plugins"],
+            vec![],
+        ),
+        (vec!["migrate"], DB.to_vec(), vec!["--listen", "--system-id", "--require-signed-plugins"]),
+        (vec!["token"], vec!["create", "list", "revoke"], vec![]),
+        (vec!["token", "create"], [&["--name", "--role", "--user"][..], &DB].concat(), vec!["--system-id", "--require-signed-plugins"]),
+        (vec!["token", "list"], DB.to_vec(), vec!["--listen", "--require-signed-plugins"]),
+        (vec!["token", "revoke"], DB.to_vec(), vec!["--system-id"]),
+        (vec!["agent", "promote"], DB.to_vec(), vec!["--listen", "--require-signed-plugins"]),
+        (vec!["plugin", "install"], [&["--manifest", "--signature", "--require-signed-plugins"][..], &DB].concat(), vec!["--listen"]),
+        (vec!["plugin", "apply"], [&["--ticket", "--param", "--as"][..], &DB].concat(), vec!["--require-signed-plugins"]),
+        (vec!["plugin", "list"], DB.to_vec(), vec!["--system-id"]),
+        // Author tools need no database: none of its flags.
+        (vec!["plugin", "run"], vec!["--manifest", "--mail", "--ticket-json", "--set"], [&DB[..], &["--config", "--system-id"]].concat()),
+        (vec!["plugin", "new"], vec!["--world", "--dir"], [&DB[..], &["--require-signed-plugins"]].concat()),
     ];
     let mut failures = Vec::new();
-    for (args, flags) in expectations {
+    for (args, shown, hidden) in expectations {
         let text = help(&args);
-        for flag in flags {
+        for flag in shown {
             if !text.contains(flag) {
                 failures.push(format!("`switchboard {} --help` does not mention {flag}", args.join(" ")));
+            }
+        }
+        for flag in hidden {
+            if text.contains(flag) {
+                failures.push(format!("`switchboard {} --help` shows {flag}, which it does not use", args.join(" ")));
             }
         }
     }

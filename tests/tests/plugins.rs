@@ -508,10 +508,10 @@ async fn signed_installs(backend: Backend) {
     assert_eq!(signers, [&json!("release"), &json!("release"), &Value::Null], "{items:?}");
 
     // With --require-signed-plugins an unsigned install is refused, a signed one accepted.
-    let out = server.run_cli(&["--require-signed-plugins", "plugin", "install", &spam, "--manifest", &m("0.4.0")]);
+    let out = server.run_cli(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0")]);
     let (stdout, stderr) = texts(&out);
     assert!(!out.status.success() && stderr.contains("signature"), "unsigned install under --require-signed-plugins:\n{stdout}\n{stderr}");
-    let out = server.run_cli_ok(&["--require-signed-plugins", "plugin", "install", &spam, "--manifest", &m("0.4.0"), "--signature", &good]);
+    let out = server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0"), "--signature", &good]);
     assert!(out.contains("installed spam-filter 0.4.0"), "{out}");
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 
 use crate::cli::CliError;
+use crate::config::{CommonArgs, SigningArgs};
 use crate::desk::{Actor, Desk, Trigger};
 use crate::plugin::manifest::World;
 use crate::plugin::{LocalInput, PluginError, PluginHost};
@@ -24,9 +25,18 @@ pub(crate) enum PluginCommand {
         /// A file holding the hex ed25519 signature of the component.
         #[arg(long)]
         signature: Option<PathBuf>,
+        #[command(flatten)]
+        signing: SigningArgs,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// List installed plugins.
-    List,
+    List {
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
+    },
     /// Show a plugin: manifest, capabilities, configuration keys and recent invocations.
     Info {
         /// Plugin name.
@@ -34,16 +44,25 @@ pub(crate) enum PluginCommand {
         /// How many recent invocations to show.
         #[arg(long, default_value_t = 10)]
         invocations: i64,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Enable a plugin (also lifts a suspension by the circuit breaker).
     Enable {
         /// Plugin name.
         name: String,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Disable a plugin: callers skip it.
     Disable {
         /// Plugin name.
         name: String,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Set configuration values: KEY=VALUE … (secrets are stored encrypted).
     Config {
@@ -52,11 +71,17 @@ pub(crate) enum PluginCommand {
         /// KEY=VALUE pairs.
         #[arg(required = true)]
         values: Vec<String>,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// List a plugin's installed versions.
     Versions {
         /// Plugin name.
         name: String,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Make an installed version active (upgrade or roll back).
     Activate {
@@ -64,11 +89,17 @@ pub(crate) enum PluginCommand {
         name: String,
         /// Version to run.
         version: String,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Remove a plugin with all its versions, configuration and store.
     Remove {
         /// Plugin name.
         name: String,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Run a script task or transition action on a ticket and apply its changes
     /// (as the system, or with `--as` with exactly that agent's rights).
@@ -87,6 +118,9 @@ pub(crate) enum PluginCommand {
         /// Run with the rights of this agent (login) instead of the system's.
         #[arg(long = "as", value_name = "LOGIN")]
         as_agent: Option<String>,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Create a ready-to-build Rust plugin project.
     New {
@@ -128,6 +162,9 @@ pub(crate) enum PluginCommand {
         name: String,
         /// The public key, hex.
         public_key: String,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
     /// Show the outbound HTTP audit log.
     Audit {
@@ -136,6 +173,9 @@ pub(crate) enum PluginCommand {
         /// How many entries.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+        /// Where the database is.
+        #[command(flatten)]
+        common: CommonArgs,
     },
 }
 
@@ -180,12 +220,42 @@ async fn agent_named(desk: &Desk, login: &str) -> Result<Actor, CliError> {
     actor.map(Actor::Agent).ok_or_else(|| CliError::Usage(format!("--as {login}: no valid agent with this login")))
 }
 
+impl PluginCommand {
+    /// The database flags, for the subcommands that use the database (`run`
+    /// and `new` need none, so their `--help` does not show them).
+    pub(crate) fn database(&self) -> Option<&CommonArgs> {
+        match self {
+            PluginCommand::New { .. } | PluginCommand::Run { .. } => None,
+            PluginCommand::Install { common, .. }
+            | PluginCommand::List { common }
+            | PluginCommand::Info { common, .. }
+            | PluginCommand::Enable { common, .. }
+            | PluginCommand::Disable { common, .. }
+            | PluginCommand::Config { common, .. }
+            | PluginCommand::Versions { common, .. }
+            | PluginCommand::Activate { common, .. }
+            | PluginCommand::Remove { common, .. }
+            | PluginCommand::Apply { common, .. }
+            | PluginCommand::TrustKey { common, .. }
+            | PluginCommand::Audit { common, .. } => Some(common),
+        }
+    }
+
+    /// The signing flag, for `install` only.
+    pub(crate) fn signing(&self) -> SigningArgs {
+        match self {
+            PluginCommand::Install { signing, .. } => signing.clone(),
+            _ => SigningArgs::default(),
+        }
+    }
+}
+
 /// Runs a plugin subcommand. `desk` is `None` only for commands that need no database.
 pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &PluginHost) -> Result<(), CliError> {
     let admin = Actor::System;
     let need_desk = || desk.clone().ok_or_else(|| CliError::Usage("this command needs the database".into()));
     match command {
-        PluginCommand::Install { file, manifest, signature } => {
+        PluginCommand::Install { file, manifest, signature, .. } => {
             let bytes = read(file)?;
             let manifest_file = manifest_path(file, manifest)?;
             let text = String::from_utf8(read(&manifest_file)?)
@@ -209,7 +279,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 println!("NEW capability compared with the previous version: {c}");
             }
         }
-        PluginCommand::List => {
+        PluginCommand::List { .. } => {
             println!("{:<24} {:<10} {:<18} {:<9} status", "NAME", "VERSION", "WORLD", "FAILURES");
             for p in need_desk()?.plugin_list(&admin).await? {
                 let status = match (&p.suspended_reason, p.enabled) {
@@ -220,7 +290,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 println!("{:<24} {:<10} {:<18} {:<9} {status}", p.name, p.active_version, p.world, p.consecutive_failures);
             }
         }
-        PluginCommand::Info { name, invocations } => {
+        PluginCommand::Info { name, invocations, .. } => {
             let desk = need_desk()?;
             let p = desk.plugin_get(&admin, name).await?;
             println!("{} {} — {}", p.name, p.active_version, p.world);
@@ -258,20 +328,20 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 );
             }
         }
-        PluginCommand::Enable { name } | PluginCommand::Disable { name } => {
+        PluginCommand::Enable { name, .. } | PluginCommand::Disable { name, .. } => {
             let enable = matches!(command, PluginCommand::Enable { .. });
             let p = need_desk()?.plugin_set_enabled(&admin, name, enable).await?;
             host.invalidate(name).await;
             println!("{} {}", p.name, if enable { "enabled" } else { "disabled" });
         }
-        PluginCommand::Config { name, values } => {
+        PluginCommand::Config { name, values, .. } => {
             let values = pairs(values, "value")?;
             host.configure(&admin, name, &values).await?;
             for (key, _) in values {
                 println!("set {name}.{key}");
             }
         }
-        PluginCommand::Versions { name } => {
+        PluginCommand::Versions { name, .. } => {
             let desk = need_desk()?;
             let active = desk.plugin_get(&admin, name).await?.active_version;
             for v in desk.plugin_versions(&admin, name).await? {
@@ -285,17 +355,17 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 );
             }
         }
-        PluginCommand::Activate { name, version } => {
+        PluginCommand::Activate { name, version, .. } => {
             let p = need_desk()?.plugin_activate(&admin, name, version).await?;
             host.invalidate(name).await;
             println!("{} now runs {}", p.name, p.active_version);
         }
-        PluginCommand::Remove { name } => {
+        PluginCommand::Remove { name, .. } => {
             need_desk()?.plugin_remove(&admin, name).await?;
             host.invalidate(name).await;
             println!("removed {name}");
         }
-        PluginCommand::Apply { name, ticket, params, test, as_agent } => {
+        PluginCommand::Apply { name, ticket, params, test, as_agent, .. } => {
             let desk = need_desk()?;
             let caller = match as_agent {
                 None => admin.clone(),
@@ -364,7 +434,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 return Err(CliError::Usage("the plugin call failed".into()));
             }
         }
-        PluginCommand::TrustKey { name, public_key } => {
+        PluginCommand::TrustKey { name, public_key, .. } => {
             let ok = hex::decode(public_key.trim()).ok().filter(|k| k.len() == 32).is_some();
             if !ok {
                 return Err(CliError::Usage("the public key must be 64 hex digits (32 bytes, ed25519)".into()));
@@ -372,7 +442,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
             need_desk()?.trusted_key_add(&admin, name, &public_key.trim().to_ascii_lowercase()).await?;
             println!("trusting key '{name}' for plugin signatures");
         }
-        PluginCommand::Audit { name, limit } => {
+        PluginCommand::Audit { name, limit, .. } => {
             for r in need_desk()?.plugin_http_audit(&admin, name.as_deref(), *limit).await? {
                 println!(
                     "{} {}@{} {} {}://{}:{} status {} {} B {} µs {}",
