@@ -350,7 +350,10 @@ impl Desk {
     }
 
     /// A plugin's configuration as an admin may see it: every key, secrets
-    /// as `None` (they are never decrypted for anyone but the plugin host).
+    /// as `None` (they are never returned to anyone; only the plugin host
+    /// reads them). A secret this server's key cannot open is a conflict that
+    /// says so, so an admin learns of a changed `SWITCHBOARD_SECRET_KEY` here
+    /// rather than from failing plugin calls.
     pub async fn plugin_config(&self, actor: &Actor, name: &str) -> Result<Vec<(String, Option<String>)>, DeskError> {
         actor.require_admin()?;
         self.plugin_get(actor, name).await?;
@@ -358,13 +361,20 @@ impl Desk {
             .bind(name)
             .fetch_all(self.db().pool())
             .await?;
-        rows.iter()
-            .map(|row| {
-                let secret = get_bool(row, "secret")?;
-                Ok((row.try_get("key")?, if secret { None } else { Some(row.try_get("value")?) }))
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(DeskError::from)
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let key: String = row.try_get("key")?;
+            let stored: String = row.try_get("value")?;
+            if get_bool(row, "secret")? {
+                let secrets = self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?;
+                // Opened only to prove the key fits; the plaintext is dropped at once.
+                drop(secrets.open(&stored)?);
+                out.push((key, None));
+            } else {
+                out.push((key, Some(stored)));
+            }
+        }
+        Ok(out)
     }
 
     /// The newest invocation records of a plugin (admin: their logs name
