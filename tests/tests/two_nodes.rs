@@ -160,7 +160,7 @@ mod scenarios {
         let ticket = id_of(&a.create_ticket("Printer out of toner", json!({})).await);
         let router = "keyword-router";
         let routes_to = |resp: &switchboard_e2e::Resp, queue: &str| {
-            resp.status == 200 && resp.json()["changes"].as_array().is_some_and(|c| c.contains(&json!({"Queue": queue})))
+            resp.status == 200 && resp.json()["changes"].as_array().is_some_and(|c| c.contains(&json!({"kind": "queue", "value": queue})))
         };
         let token = a.admin_token();
 
