@@ -461,7 +461,8 @@ async fn set_config(
 
 #[utoipa::path(get, path = "/api/v1/plugins/{name}/config", tag = "plugins", summary = "Configuration values; secrets show as null (admin)",
     params(("name" = String, Path, description = "Plugin name")),
-    responses((status = 200, body = BTreeMap<String, Option<String>>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)),
+    responses((status = 200, body = BTreeMap<String, Option<String>>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "A stored secret cannot be opened with this server's secret key (was SWITCHBOARD_SECRET_KEY changed?)", body = Problem)),
     security(("bearer" = [])))]
 async fn get_config(
     State(state): State<AppState>,
