@@ -242,107 +242,13 @@ pub(crate) struct ApplyDto {
     test: bool,
 }
 
-/// One change a plugin asked for, tagged by `kind` with the ticket's field
-/// names (`{"kind": "priority", "value": 5}`).
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub(crate) enum TicketChangeDto {
-    /// Set the title.
-    Title {
-        /// The new title.
-        value: String,
-    },
-    /// Move to the queue of this name.
-    Queue {
-        /// Queue name.
-        value: String,
-    },
-    /// Set the state of this name.
-    State {
-        /// State name.
-        value: String,
-    },
-    /// Set the priority by id.
-    Priority {
-        /// Priority id.
-        value: i64,
-    },
-    /// Set the ticket type of this name.
-    Type {
-        /// Type name.
-        value: String,
-    },
-    /// Set (null: clear) the owner.
-    Owner {
-        /// Agent login.
-        value: Option<String>,
-    },
-    /// Set (null: clear) the responsible agent.
-    Responsible {
-        /// Agent login.
-        value: Option<String>,
-    },
-    /// Set (null: clear) the customer user.
-    CustomerUser {
-        /// Customer user login.
-        value: Option<String>,
-    },
-    /// Set (null: clear) the customer company.
-    CustomerCompany {
-        /// Customer company id.
-        value: Option<String>,
-    },
-    /// Set (null: clear) the pending time (RFC 3339).
-    PendingUntil {
-        /// The time.
-        value: Option<String>,
-    },
-    /// Set (no values: clear) a dynamic field.
-    DynamicField {
-        /// Field name.
-        name: String,
-        /// Text items.
-        values: Vec<String>,
-    },
-    /// Add a note.
-    AddNote {
-        /// Subject.
-        subject: String,
-        /// Plain-text body.
-        body: String,
-        /// Shown to the customer.
-        visible_for_customer: bool,
-    },
-}
-
-impl From<PluginChange> for TicketChangeDto {
-    fn from(c: PluginChange) -> Self {
-        match c {
-            PluginChange::Title { value } => TicketChangeDto::Title { value },
-            PluginChange::Queue { value } => TicketChangeDto::Queue { value },
-            PluginChange::State { value } => TicketChangeDto::State { value },
-            PluginChange::Priority { value } => TicketChangeDto::Priority { value },
-            PluginChange::Type { value } => TicketChangeDto::Type { value },
-            PluginChange::Owner { value } => TicketChangeDto::Owner { value },
-            PluginChange::Responsible { value } => TicketChangeDto::Responsible { value },
-            PluginChange::CustomerUser { value } => TicketChangeDto::CustomerUser { value },
-            PluginChange::CustomerCompany { value } => TicketChangeDto::CustomerCompany { value },
-            PluginChange::PendingUntil { value } => TicketChangeDto::PendingUntil { value },
-            PluginChange::DynamicField { name, values } => TicketChangeDto::DynamicField { name, values },
-            PluginChange::AddNote { subject, body, visible_for_customer } => {
-                TicketChangeDto::AddNote { subject, body, visible_for_customer }
-            }
-        }
-    }
-}
-
 /// The result of a run against a ticket.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ApplyResultDto {
     /// The outcome a script task reported.
     result: Option<String>,
     /// The changes the plugin asked for.
-    changes: Vec<TicketChangeDto>,
+    changes: Vec<PluginChange>,
     /// Whether they were applied.
     applied: bool,
     /// Duration, µs.
@@ -504,7 +410,7 @@ async fn apply(
     let run = state.plugins.apply_to_ticket(&caller.actor, trigger, &name, d.ticket, d.params.into_iter().collect()).await?;
     Ok(Json(ApplyResultDto {
         result: run.result,
-        changes: run.changes.into_iter().map(Into::into).collect(),
+        changes: run.changes,
         applied: run.applied,
         duration_us: run.report.duration_us,
         fuel_used: run.report.fuel_used,

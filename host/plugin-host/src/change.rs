@@ -8,8 +8,11 @@ use crate::bindings::base::switchboard::plugin::types::TicketChange;
 /// One change a script task or transition action asked for. Serialised as
 /// snake_case JSON tagged by `kind`, with the ticket field names of the API
 /// (`{"kind": "priority", "value": 5}`, `{"kind": "add_note", "subject": …}`),
-/// which is also what `plugin run` prints.
+/// which is also what `plugin run` prints. With the `openapi` feature (the API
+/// crate's) it is the document's `TicketChangeDto` schema, so the wire shape
+/// is written once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TicketChangeDto))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PluginChange {
     /// Set the title.
