@@ -351,28 +351,33 @@ impl Desk {
 
     /// A plugin's configuration as an admin may see it: every key, secrets
     /// as `None` (they are never returned to anyone; only the plugin host
-    /// reads them). A secret this server's key cannot open is a conflict that
-    /// says so, so an admin learns of a changed `SWITCHBOARD_SECRET_KEY` here
-    /// rather than from failing plugin calls.
+    /// reads them). Secrets are still opened, so a secret this server's key
+    /// cannot open is the conflict that says so: an admin learns of a changed
+    /// `SWITCHBOARD_SECRET_KEY` here rather than from failing plugin calls.
     pub async fn plugin_config(&self, actor: &Actor, name: &str) -> Result<Vec<(String, Option<String>)>, DeskError> {
         actor.require_admin()?;
         self.plugin_get(actor, name).await?;
+        let values = self.config_values_opened(name).await?;
+        Ok(values.into_iter().map(|v| (v.key, (!v.secret).then_some(v.value))).collect())
+    }
+
+    /// Every configuration value of a plugin, secrets decrypted; the one read
+    /// behind [`Desk::plugin_config`] and `SystemDesk::plugin_config_values`.
+    pub(crate) async fn config_values_opened(&self, name: &str) -> Result<Vec<PluginConfigValue>, DeskError> {
         let rows = sqlx::query("SELECT key, value, secret FROM plugin_config WHERE name = $1 ORDER BY key")
             .bind(name)
             .fetch_all(self.db().pool())
             .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let key: String = row.try_get("key")?;
+        for row in rows {
+            let secret = get_bool(&row, "secret")?;
             let stored: String = row.try_get("value")?;
-            if get_bool(row, "secret")? {
-                let secrets = self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?;
-                // Opened only to prove the key fits; the plaintext is dropped at once.
-                drop(secrets.open(&stored)?);
-                out.push((key, None));
+            let value = if secret {
+                self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.open(&stored)?
             } else {
-                out.push((key, Some(stored)));
-            }
+                stored
+            };
+            out.push(PluginConfigValue { key: row.try_get("key")?, value, secret });
         }
         Ok(out)
     }

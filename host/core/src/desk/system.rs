@@ -6,11 +6,11 @@
 
 use sqlx::{Any, Row};
 
-use crate::db::{get_bool, Db};
+use crate::db::Db;
 use crate::desk::input::storable;
 use crate::desk::plugins::not_found;
 use crate::desk::time::now_micros;
-use crate::desk::{Desk, DeskError, DeskSettings, HttpAuditRecord, InvocationRecord, PluginConfigValue, SecretBox};
+use crate::desk::{Desk, DeskError, DeskSettings, HttpAuditRecord, InvocationRecord, PluginConfigValue};
 
 /// The system's own handle on the core (cheap to clone). Whoever starts the
 /// node makes it and hands it only to the parts that act as the system: the
@@ -37,10 +37,6 @@ impl SystemDesk {
         self.desk.db()
     }
 
-    fn secrets(&self) -> Option<&SecretBox> {
-        self.desk.secrets()
-    }
-
     /// The component bytes of one version (for the plugin host).
     pub async fn plugin_component(&self, name: &str, version: &str) -> Result<Vec<u8>, DeskError> {
         sqlx::query_scalar::<Any, Vec<u8>>("SELECT component FROM plugin_versions WHERE name = $1 AND version = $2")
@@ -53,22 +49,7 @@ impl SystemDesk {
 
     /// All configuration values of a plugin, secrets decrypted (the plugin host's own read for a call).
     pub async fn plugin_config_values(&self, name: &str) -> Result<Vec<PluginConfigValue>, DeskError> {
-        let rows = sqlx::query("SELECT key, value, secret FROM plugin_config WHERE name = $1 ORDER BY key")
-            .bind(name)
-            .fetch_all(self.db().pool())
-            .await?;
-        let mut out = Vec::new();
-        for row in rows {
-            let secret = get_bool(&row, "secret")?;
-            let stored: String = row.try_get("value")?;
-            let value = if secret {
-                self.secrets().ok_or_else(|| DeskError::Conflict("no secret key is configured".into()))?.open(&stored)?
-            } else {
-                stored
-            };
-            out.push(PluginConfigValue { key: row.try_get("key")?, value, secret });
-        }
-        Ok(out)
+        self.desk.config_values_opened(name).await
     }
 
     /// Counts a failure; suspends the plugin once `threshold` failures in a
