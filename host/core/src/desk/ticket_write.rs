@@ -317,8 +317,8 @@ impl Desk {
     }
 
     /// Makes every check [`Desk::ticket_change`] makes, writes nothing, and
-    /// returns the ticket unchanged: a plugin's test run refuses exactly what
-    /// applying it would refuse.
+    /// returns the ticket as it was read under the lock: a plugin's test run
+    /// refuses exactly what applying it would refuse.
     pub async fn ticket_change_check(
         &self,
         actor: &Actor,
@@ -326,12 +326,12 @@ impl Desk {
         update: TicketUpdate,
         notes: Vec<crate::desk::NewArticle>,
     ) -> Result<Ticket, DeskError> {
-        self.change_ticket(actor, id, update, notes, false).await?;
-        self.ticket_get(actor, id).await
+        self.change_ticket(actor, id, update, notes, false).await
     }
 
     /// The body of [`Desk::ticket_change`]; without `commit` the transaction
-    /// is rolled back after the last check and write.
+    /// is rolled back after the last check and write, and the ticket as it was
+    /// before the change is returned.
     async fn change_ticket(
         &self,
         actor: &Actor,
