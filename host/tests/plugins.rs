@@ -31,6 +31,23 @@ pub(crate) const HAM: &[u8] = b"From: Jane Doe <jane@example.com>\r\nTo: support
 /// The tests of this binary run one at a time: one measures the process's memory.
 pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Creates the queues the keyword router's bundled rules route to (Hardware,
+/// Billing) and a ticket in Raw that they route: "Printer out of toner".
+pub(crate) async fn toner_ticket(desk: &switchboard::desk::Desk) -> i64 {
+    for queue in ["Hardware", "Billing"] {
+        desk.catalog_create(&Actor::System, CatalogKind::Queue, CatalogInput { name: queue.into(), ..Default::default() })
+            .await
+            .expect("queue");
+    }
+    let ticket = NewTicket {
+        title: "Printer out of toner".into(),
+        queue: Some("Raw".into()),
+        article: NewArticle { body: "The printer needs new toner.".into(), ..Default::default() },
+        ..Default::default()
+    };
+    desk.ticket_create(&Actor::System, ticket).await.expect("ticket").ticket.id
+}
+
 pub(crate) fn mail(raw: &[u8]) -> switchboard::plugin::wit::Mail {
     mail_from_bytes(raw, "test", false, 1 << 20).expect("parse mail")
 }
@@ -54,24 +71,7 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
         let (verdict, _) = host.filter_mail("spam-filter", mail(HAM)).await.expect("loaded");
         assert_eq!(verdict.expect("ran").queue, None, "{}: a normal mail stays where it is", db.name);
 
-        for queue in ["Hardware", "Billing"] {
-            desk.catalog_create(&Actor::System, CatalogKind::Queue, CatalogInput { name: queue.into(), ..Default::default() })
-                .await
-                .expect("queue");
-        }
-        let created = desk
-            .ticket_create(
-                &Actor::System,
-                NewTicket {
-                    title: "Printer out of toner".into(),
-                    queue: Some("Raw".into()),
-                    article: NewArticle { body: "The printer needs new toner.".into(), ..Default::default() },
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("ticket");
-        let id = created.ticket.id;
+        let id = toner_ticket(&desk).await;
         let dry = host.apply_to_ticket(&Actor::System, Trigger::Test, "keyword-router", id, vec![]).await.expect("test run");
         assert!(!dry.applied && !dry.changes.is_empty(), "test mode reports changes: {:?}", dry.changes);
         assert_eq!(desk.ticket_get(&Actor::System, id).await.expect("get").queue, "Raw", "test mode changes nothing");

@@ -6,9 +6,7 @@
 use crate::common::{each_backend, TestDb};
 use crate::support::*;
 use crate::SERIAL;
-use switchboard::desk::{
-    Actor, AgentInput, AgentUpdate, CatalogInput, CatalogKind, DeskError, HistoryEvent, NewArticle, NewTicket, Ticket, Trigger,
-};
+use switchboard::desk::{Actor, AgentInput, AgentUpdate, DeskError, HistoryEvent, Ticket, Trigger};
 use switchboard::plugin::{PluginError, PluginHost};
 
 /// An agent with these queue permissions, as the core authorises it.
@@ -75,27 +73,7 @@ async fn a_plugin_has_no_more_rights_than_whoever_set_it_off() {
         let cache = tempfile::tempdir().expect("cache");
         let host = host(&db, cache.path());
         install(&host, "keyword-router", |m| m).await;
-        for queue in ["Hardware", "Billing"] {
-            db.desk
-                .catalog_create(&Actor::System, CatalogKind::Queue, CatalogInput { name: queue.into(), ..Default::default() })
-                .await
-                .expect("queue");
-        }
-        let id = db
-            .desk
-            .ticket_create(
-                &Actor::System,
-                NewTicket {
-                    title: "Printer out of toner".into(),
-                    queue: Some("Raw".into()),
-                    article: NewArticle { body: "The printer needs new toner.".into(), ..Default::default() },
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("ticket")
-            .ticket
-            .id;
+        let id = crate::toner_ticket(&db.desk).await;
         let (_, reader) = agent(&db, "reader", &[("Raw", "ro"), ("Hardware", "rw")]).await;
         let (alice_id, alice) = agent(&db, "alice", &[("Raw", "rw"), ("Hardware", "ro")]).await;
         let before = snapshot(&db, id).await;
