@@ -170,7 +170,9 @@ pub(crate) struct ArticleDto {
     /// Dynamic field values.
     #[schema(value_type = Object)]
     dynamic_fields: BTreeMap<String, serde_json::Value>,
-    /// Who created it.
+    /// Who created it, as the history names actors (`agent:LOGIN`, `customer:LOGIN`,
+    /// `plugin:NAME@VERSION by …`, `system`); a customer reading an article it did not
+    /// write sees only the kind of writer (`agent`, `customer`, `system`).
     created_by: String,
     /// Creation time.
     created_at: DateTime<Utc>,

@@ -139,6 +139,19 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// What a history entry records.
+    HistoryEventName mirrors HistoryEvent {
+        Created = "created",
+        FieldChanged = "field_changed",
+        ArticleAdded = "article_added",
+        Linked = "linked",
+        Unlinked = "unlinked",
+        Merged = "merged",
+        Reminder = "reminder",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +190,7 @@ mod tests {
         same(&statuses, JobStatus::as_str, JobStatusName::ALL, JobStatusName::as_str);
         same(&[ObjectType::Ticket, ObjectType::Article], ObjectType::as_str, ObjectTypeName::ALL, ObjectTypeName::as_str);
         same(&FieldType::ALL, FieldType::as_str, FieldTypeName::ALL, FieldTypeName::as_str);
+        same(&HistoryEvent::ALL, HistoryEvent::as_str, HistoryEventName::ALL, HistoryEventName::as_str);
         // The core's parsers accept exactly the wire names, so a value the
         // document's enum allows is one the core takes, and no other.
         for name in StateTypeName::ALL {

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use crate::articles::{ArticleDto, ArticleInputDto};
 use crate::auth::Caller;
-use crate::enums::StateTypeName;
+use crate::enums::{HistoryEventName, StateTypeName};
 use crate::error::{ApiError, Problem};
 use crate::json::{double_option, parse_json, present, ApiJson, RawBody};
 use crate::path::ApiPath;
@@ -235,8 +235,8 @@ pub(crate) struct MergeDto {
 pub(crate) struct HistoryDto {
     /// Id.
     id: i64,
-    /// created, field_changed, article_added, linked, unlinked, merged, reminder.
-    event: String,
+    /// What happened; `field`, `old_value` and `new_value` are read by it.
+    event: HistoryEventName,
     /// Changed field.
     field: Option<String>,
     /// Value before.
@@ -253,7 +253,7 @@ impl From<HistoryEntry> for HistoryDto {
     fn from(h: HistoryEntry) -> Self {
         HistoryDto {
             id: h.id,
-            event: h.event.as_str().to_string(),
+            event: h.event.into(),
             field: h.field,
             old_value: h.old_value,
             new_value: h.new_value,

@@ -184,6 +184,25 @@ async fn a_customer_sees_no_agent_logins_and_only_visible_fields() {
         let articles = desk.article_list(&jane(), id).await.expect("customer articles");
         assert_eq!(articles[0].dynamic_fields.keys().collect::<Vec<_>>(), ["Mood"], "{}: article fields too", db.name);
 
+        // An agent's reply names the agent to staff, only "agent" to the customer;
+        // the customer's own article still names the customer.
+        let agents = desk.agent_list(&Actor::System).await.expect("agents");
+        let admin_id = agents.iter().find(|a| a.login == "admin").expect("the seeded admin").id;
+        let admin = Actor::Agent(desk.agent_actor(admin_id).await.expect("load").expect("valid admin"));
+        let reply = NewArticle { body: "on it".into(), visible_for_customer: Some(true), ..Default::default() };
+        let reply = desk.article_add(&admin, id, reply).await.expect("agent reply").id;
+        let answer = NewArticle { body: "thanks".into(), ..Default::default() };
+        let answer = desk.article_add(&jane(), id, answer).await.expect("customer answer").id;
+        let by = |articles: &[switchboard::desk::Article], article: i64| {
+            articles.iter().find(|a| a.id == article).map(|a| a.created_by.clone()).unwrap_or_default()
+        };
+        let staff_view = desk.article_list(&Actor::System, id).await.expect("staff articles");
+        assert_eq!(by(&staff_view, reply), "agent:admin", "{}", db.name);
+        let seen = desk.article_list(&jane(), id).await.expect("customer articles");
+        assert_eq!((by(&seen, reply), by(&seen, answer)), ("agent".into(), format!("customer:{JANE}")), "{}", db.name);
+        let one = desk.article_get(&jane(), id, reply).await.expect("customer article");
+        assert_eq!(one.created_by, "agent", "{}: no agent login in one article either", db.name);
+
         // Searching by what the customer cannot see reveals nothing.
         let by_owner = TicketQuery { owner: Some("admin".into()), ..Default::default() };
         assert_eq!(refused(db.name, "search by owner", desk.ticket_search(&jane(), by_owner).await), ["owner"]);

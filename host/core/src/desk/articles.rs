@@ -178,7 +178,7 @@ pub struct Article {
     pub references: Option<String>,
     /// Dynamic field values.
     pub dynamic_fields: BTreeMap<String, Value>,
-    /// Who created it (actor label).
+    /// Who created it (actor label; a customer sees only the kind of writer of an article it did not write).
     pub created_by: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,

@@ -188,23 +188,44 @@ impl Desk {
     }
 
     /// The articles as `actor` may see them: customers get only customer-visible
-    /// dynamic fields (which articles a customer sees is decided by the caller).
+    /// dynamic fields, and an article someone else wrote names only the kind of
+    /// writer (`agent`, `system`), never an agent's login or a plugin (which
+    /// articles a customer sees is decided by the caller).
     pub(crate) async fn article_views(&self, actor: &Actor, mut articles: Vec<Article>) -> Result<Vec<Article>, DeskError> {
-        if matches!(actor, Actor::Customer { .. }) && articles.iter().any(|a| !a.dynamic_fields.is_empty()) {
-            let visible = self.customer_visible_fields(ObjectType::Article).await?;
-            articles.iter_mut().for_each(|a| a.dynamic_fields.retain(|name, _| visible.contains(name)));
+        if matches!(actor, Actor::Customer { .. }) {
+            let visible = self.article_fields_visible(&articles).await?;
+            let own = actor.label();
+            articles.iter_mut().for_each(|a| customer_article_view(a, &own, &visible));
         }
         Ok(articles)
     }
 
     /// [`Desk::article_views`] for one article.
     pub(crate) async fn article_view(&self, actor: &Actor, mut article: Article) -> Result<Article, DeskError> {
-        if matches!(actor, Actor::Customer { .. }) && !article.dynamic_fields.is_empty() {
-            let visible = self.customer_visible_fields(ObjectType::Article).await?;
-            article.dynamic_fields.retain(|name, _| visible.contains(name));
+        if matches!(actor, Actor::Customer { .. }) {
+            let visible = self.article_fields_visible(std::slice::from_ref(&article)).await?;
+            customer_article_view(&mut article, &actor.label(), &visible);
         }
         Ok(article)
     }
+
+    /// The customer-visible article fields, looked up only when one of `articles` has any.
+    async fn article_fields_visible(&self, articles: &[Article]) -> Result<HashSet<String>, DeskError> {
+        if articles.iter().any(|a| !a.dynamic_fields.is_empty()) {
+            self.customer_visible_fields(ObjectType::Article).await
+        } else {
+            Ok(HashSet::new())
+        }
+    }
+}
+
+/// Turns an article into its customer's view: the writer named only by kind
+/// unless it is the customer (`own`: their actor label), only the visible fields.
+fn customer_article_view(article: &mut Article, own: &str, visible: &HashSet<String>) {
+    if article.created_by != own {
+        article.created_by = article.sender_type.as_str().to_string();
+    }
+    article.dynamic_fields.retain(|name, _| visible.contains(name));
 }
 
 /// Turns a ticket into its customer's view: no agent logins, only the visible fields.
