@@ -2,6 +2,7 @@
 //! (parsed by clap), an optional TOML file, then defaults that work on a laptop.
 //! Flags win over the environment, which wins over the file.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -9,7 +10,7 @@ use clap::Args;
 use serde::Deserialize;
 
 use crate::db::SqliteSync;
-use crate::desk::{CustomerField, CustomerPolicy};
+use crate::desk::{CustomerField, CustomerPolicy, JobKind};
 
 /// Where the configuration and the database are: the flags of every subcommand
 /// that opens the database (`serve`, `migrate`, `token`, `agent`, most of
@@ -64,13 +65,20 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes, attachments included [default: 26214400].
     #[arg(long, env = "SWITCHBOARD_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
-    /// How often the job worker looks for due jobs when idle, in milliseconds [default: 1000].
+    /// The longest an idle job worker sleeps, in milliseconds; an enqueue or the next due job wakes it sooner [default: 1000].
     #[arg(long, env = "SWITCHBOARD_JOB_POLL_INTERVAL_MS", value_name = "MS")]
     pub job_poll_interval_ms: Option<u64>,
     /// How long a node keeps a claimed job before another node may take it over, in
     /// seconds: the longest the jobs of a node that died wait [default: 300].
     #[arg(long, env = "SWITCHBOARD_JOB_LEASE_SECS", value_name = "SECS")]
     pub job_lease_secs: Option<u64>,
+    /// Jobs this node runs at once, all kinds together [default: 32].
+    #[arg(long, env = "SWITCHBOARD_JOB_CONCURRENCY", value_name = "N")]
+    pub job_concurrency: Option<usize>,
+    /// Jobs of one kind this node runs at once, as KIND=N, comma-separated (e.g.
+    /// `ticket.pending_due=4`), so one slow kind never holds every slot [default: each kind's own].
+    #[arg(long, env = "SWITCHBOARD_JOB_KIND_CONCURRENCY", value_name = "KIND=N", value_delimiter = ',')]
+    pub job_kind_concurrency: Option<Vec<String>>,
     /// Queue for tickets whose creator names none (customers, later mail) [default: Raw].
     #[arg(long, env = "SWITCHBOARD_DEFAULT_QUEUE", value_name = "NAME")]
     pub default_queue: Option<String>,
@@ -95,6 +103,8 @@ struct FileConfig {
     max_request_bytes: Option<usize>,
     job_poll_interval_ms: Option<u64>,
     job_lease_secs: Option<u64>,
+    job_concurrency: Option<usize>,
+    job_kind_concurrency: Option<BTreeMap<String, usize>>,
     default_queue: Option<String>,
     customer_queues: Option<Vec<String>>,
     customer_fields: Option<Vec<String>>,
@@ -125,6 +135,10 @@ pub struct Config {
     pub job_poll_interval_ms: u64,
     /// Lease of a claimed job in seconds (1 or more).
     pub job_lease_secs: u64,
+    /// Jobs this node runs at once (1 or more).
+    pub job_concurrency: usize,
+    /// Per-kind limits on jobs run at once (each 1 or more).
+    pub job_kind_concurrency: BTreeMap<JobKind, usize>,
     /// Default queue name.
     pub default_queue: String,
     /// What customers may set when they create a ticket.
@@ -160,6 +174,14 @@ impl Config {
         if job_lease_secs == 0 {
             return Err(ConfigError("job_lease_secs: must be at least 1".into()));
         }
+        let job_concurrency = serve.job_concurrency.or(file.job_concurrency).unwrap_or(32);
+        if job_concurrency == 0 {
+            return Err(ConfigError("job_concurrency: must be at least 1".into()));
+        }
+        let job_kind_concurrency = match &serve.job_kind_concurrency {
+            Some(flags) => kind_limits(flags.iter().map(|f| f.split_once('=').ok_or_else(|| f.clone())))?,
+            None => kind_limits(file.job_kind_concurrency.unwrap_or_default().into_iter().map(|(k, n)| Ok((k, n.to_string()))))?,
+        };
         let names = |list: Option<Vec<String>>| -> Vec<String> {
             list.unwrap_or_default().into_iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()
         };
@@ -181,11 +203,34 @@ impl Config {
             max_request_bytes,
             job_poll_interval_ms,
             job_lease_secs,
+            job_concurrency,
+            job_kind_concurrency,
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
             customer,
             require_signed_plugins: serve.signing.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
         })
     }
+}
+
+/// Reads `KIND=N` pairs (an `Err` is a flag without `=`) into per-kind limits.
+fn kind_limits<K: AsRef<str>, N: AsRef<str>>(
+    pairs: impl Iterator<Item = Result<(K, N), String>>,
+) -> Result<BTreeMap<JobKind, usize>, ConfigError> {
+    let known = || JobKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
+    let mut limits = BTreeMap::new();
+    for pair in pairs {
+        let (kind, n) = pair.map_err(|flag| ConfigError(format!("job_kind_concurrency: '{flag}' is not KIND=N")))?;
+        let (kind, n) = (kind.as_ref().trim(), n.as_ref().trim());
+        let kind = JobKind::parse(kind)
+            .ok_or_else(|| ConfigError(format!("job_kind_concurrency: unknown job kind '{kind}'; expected one of {}", known())))?;
+        let n: usize = n
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError(format!("job_kind_concurrency: '{n}' for {kind} is not a whole number of at least 1")))?;
+        limits.insert(kind, n);
+    }
+    Ok(limits)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
@@ -204,6 +249,24 @@ mod tests {
         assert_eq!(config.database_url, "sqlite://switchboard-data/switchboard.db");
         assert_eq!(config.sqlite_synchronous, SqliteSync::Full);
         assert_eq!(config.job_lease_secs, 300);
+    }
+
+    #[test]
+    fn job_kind_limits_name_the_kind_and_the_problem() {
+        let with = |flags: &[&str]| {
+            let serve = ServeArgs { job_kind_concurrency: Some(flags.iter().map(|f| f.to_string()).collect()), ..Default::default() };
+            Config::resolve(&CommonArgs::default(), &serve)
+        };
+        let config = with(&["ticket.pending_due=3"]).expect("valid");
+        assert_eq!(config.job_kind_concurrency, BTreeMap::from([(JobKind::PendingDue, 3)]));
+        for (flags, says) in [
+            (&["mail.fetch=2"][..], "unknown job kind 'mail.fetch'"),
+            (&["ticket.pending_due"][..], "is not KIND=N"),
+            (&["ticket.pending_due=0"][..], "at least 1"),
+        ] {
+            let err = with(flags).expect_err("refused").0;
+            assert!(err.starts_with("job_kind_concurrency: ") && err.contains(says), "{flags:?}: {err}");
+        }
     }
 
     #[test]

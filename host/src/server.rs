@@ -15,7 +15,7 @@ use tracing::info;
 use crate::api::{self, ApiSettings};
 use crate::desk::SystemDesk;
 use crate::plugin::PluginHost;
-use crate::worker::WorkerSettings;
+use crate::worker::{JobMetrics, WorkerSettings};
 
 /// Serves the API on `listener` and runs the job worker until `shutdown`
 /// completes; then answers every request that reached the server (see
@@ -23,13 +23,15 @@ use crate::worker::WorkerSettings;
 pub async fn run(
     desk: SystemDesk,
     plugins: PluginHost,
-    settings: ApiSettings,
+    mut settings: ApiSettings,
     worker: WorkerSettings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_worker, worker_stop) = watch::channel(false);
-    let worker = tokio::spawn(crate::worker::run(desk.clone(), worker, worker_stop));
+    let job_metrics = JobMetrics::new();
+    settings.registries.push(job_metrics.registry().clone());
+    let worker = tokio::spawn(crate::worker::run(desk.clone(), worker, job_metrics, worker_stop));
     let app = api::app(desk.desk().clone(), plugins.clone(), settings);
     let served = listen::serve(listener, app, shutdown).await;
     info!("HTTP server stopped; stopping the job worker");

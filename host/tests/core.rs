@@ -8,6 +8,8 @@ mod bad_input;
 mod common;
 #[path = "core/customers.rs"]
 mod customers;
+#[path = "core/jobs.rs"]
+mod jobs;
 #[path = "core/schema.rs"]
 mod schema;
 #[path = "core/stored.rs"]
@@ -19,8 +21,8 @@ use std::time::Duration;
 use common::{each_backend, with_database};
 use serde_json::json;
 use switchboard::desk::{
-    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, HistoryEvent, JobStatus, JobTask, NewArticle, NewJob,
-    NewTicket, Ref, SortKey, TicketQuery, TicketUpdate,
+    Actor, AgentInput, CatalogKind, DeskError, DynamicFieldInput, FieldConfig, HistoryEvent, JobQuery, JobRan, JobStatus, JobTask,
+    NewArticle, NewJob, NewTicket, Ref, SortKey, TicketQuery, TicketUpdate,
 };
 
 fn ticket(title: &str) -> NewTicket {
@@ -182,11 +184,8 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
 async fn failing_jobs_back_off_then_fail_visibly() {
     each_backend(|db| async move {
         let desk = &db.desk;
-        let id = db
-            .system
-            .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 0 }, run_at: None, max_attempts: Some(2) })
-            .await
-            .expect("enqueue");
+        let id =
+            db.system.job_enqueue(NewJob::new(JobTask::PendingDue { ticket_id: 0, pending_until: 0 }).attempts(2)).await.expect("enqueue");
         let claimed = db.system.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(claimed.len(), 1);
         assert!(
@@ -194,24 +193,22 @@ async fn failing_jobs_back_off_then_fail_visibly() {
             "a claimed job is not claimed twice"
         );
         db.system.job_fail(&claimed[0], "w1", "boom").await.expect("fail");
-        let jobs = desk.job_list(&Actor::System, None, 10).await.expect("list");
+        let jobs = desk.job_list(&Actor::System, JobQuery::default(), 10).await.expect("list");
         let job = jobs.iter().find(|j| j.id == id).expect("job");
         assert_eq!(job.status, JobStatus::Queued, "retried");
         assert!(job.run_at > chrono::Utc::now(), "after a backoff");
         assert!(db.system.job_claim("w1", 10, Duration::from_secs(60)).await.expect("claim").is_empty(), "not before the backoff");
 
-        let id2 = db
-            .system
-            .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 1 }, run_at: None, max_attempts: Some(1) })
-            .await
-            .expect("enqueue");
+        let id2 =
+            db.system.job_enqueue(NewJob::new(JobTask::PendingDue { ticket_id: 0, pending_until: 1 }).attempts(1)).await.expect("enqueue");
         let first = db.system.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first[0].id, id2);
         tokio::time::sleep(Duration::from_millis(20)).await;
         let again = db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(again.iter().map(|j| j.id).collect::<Vec<_>>(), vec![id2], "{}: an expired lease is claimed again", db.name);
         db.system.job_fail(&again[0], "w2", "still broken").await.expect("fail");
-        let failed = desk.job_list(&Actor::System, Some(JobStatus::Failed), 10).await.expect("list");
+        let failed =
+            desk.job_list(&Actor::System, JobQuery { status: Some(JobStatus::Failed), ..Default::default() }, 10).await.expect("list");
         assert_eq!(failed[0].last_error.as_deref(), Some("still broken"));
         db
     })
@@ -234,20 +231,25 @@ async fn a_pending_job_run_twice_acts_once() {
         let remind = desk.ticket_create(&Actor::System, pending("remind me", "pending reminder")).await.expect("create").ticket.id;
         let close = desk.ticket_create(&Actor::System, pending("close me", "pending auto close+")).await.expect("create").ticket.id;
 
-        // A worker claims the jobs and runs them, then dies before marking them
-        // done; its lease runs out and a second worker runs them again.
-        let first = db.system.job_claim("dead-worker", 10, Duration::from_millis(1)).await.expect("claim");
+        // A worker claims the jobs and stalls; its lease runs out and a second
+        // worker claims them. When the first one wakes up and runs them, the
+        // jobs are no longer its own: it writes nothing.
+        let first = db.system.job_claim("slow-worker", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first.len(), 2, "{}: one job per pending ticket", db.name);
-        for job in &first {
-            db.system.job_run(job.task.as_ref().expect("a known task")).await.expect("first run");
-        }
         tokio::time::sleep(Duration::from_millis(20)).await;
         let again = db.system.job_claim("w2", 10, Duration::from_secs(60)).await.expect("claim");
         assert_eq!(again.len(), 2, "{}: the expired lease hands the jobs out again", db.name);
-        for job in &again {
-            db.system.job_run(job.task.as_ref().expect("a known task")).await.expect("second run");
-            db.system.job_complete(job.id, "w2").await.expect("complete");
+        for job in &first {
+            assert_eq!(db.system.job_run(job, "slow-worker").await.expect("late run"), JobRan::LeaseLost, "{}", db.name);
         }
+        for job in &again {
+            // The close or reminder and the job's completion are one commit.
+            assert_eq!(db.system.job_run(job, "w2").await.expect("run"), JobRan::Completed, "{}", db.name);
+            let rerun = db.system.job_run(job, "w2").await.expect("run again");
+            assert!(matches!(rerun, JobRan::NothingToDo | JobRan::LeaseLost), "{}: done already, got {rerun:?}", db.name);
+        }
+        let done = desk.job_list(&Actor::System, JobQuery { status: Some(JobStatus::Done), ..Default::default() }, 10).await.expect("list");
+        assert_eq!(done.len(), 2, "{}: both jobs are done by their run alone", db.name);
 
         let history = desk.history_list(&Actor::System, remind).await.expect("history");
         let reminders: Vec<_> = history.iter().filter(|h| h.event == HistoryEvent::Reminder).collect();
@@ -270,7 +272,7 @@ async fn a_pending_job_run_twice_acts_once() {
             .await
             .expect("new pending time");
         for job in db.system.job_claim("w3", 10, Duration::from_secs(60)).await.expect("claim") {
-            db.system.job_run(job.task.as_ref().expect("a known task")).await.expect("run");
+            db.system.job_run(&job, "w3").await.expect("run");
         }
         let history = desk.history_list(&Actor::System, remind).await.expect("history");
         assert_eq!(history.iter().filter(|h| h.event == HistoryEvent::Reminder).count(), 2, "{}: {history:?}", db.name);
@@ -283,10 +285,8 @@ async fn a_pending_job_run_twice_acts_once() {
 async fn a_job_names_its_worker_and_a_late_worker_changes_nothing() {
     each_backend(|db| async move {
         let (desk, system) = (&db.desk, &db.system);
-        let id = system
-            .job_enqueue(NewJob { task: JobTask::PendingDue { ticket_id: 0, pending_until: 2 }, run_at: None, max_attempts: Some(3) })
-            .await
-            .expect("enqueue");
+        let id =
+            system.job_enqueue(NewJob::new(JobTask::PendingDue { ticket_id: 0, pending_until: 2 }).attempts(3)).await.expect("enqueue");
         let first = system.job_claim("node-a", 10, Duration::from_millis(1)).await.expect("claim");
         assert_eq!(first.iter().map(|j| (j.id, j.worker.as_deref())).collect::<Vec<_>>(), vec![(id, Some("node-a"))]);
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -296,7 +296,8 @@ async fn a_job_names_its_worker_and_a_late_worker_changes_nothing() {
         // node-a, whose lease ran out, reports late: neither its success nor its failure counts.
         system.job_complete(id, "node-a").await.expect("late complete");
         system.job_fail(&first[0], "node-a", "late failure").await.expect("late fail");
-        let job = desk.job_list(&Actor::System, None, 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
+        let job =
+            desk.job_list(&Actor::System, JobQuery::default(), 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
         assert_eq!(
             (job.status, job.attempts, job.worker.as_deref(), job.last_error.as_deref()),
             (JobStatus::Done, 2, Some("node-b"), None),
@@ -305,7 +306,8 @@ async fn a_job_names_its_worker_and_a_late_worker_changes_nothing() {
         );
         // Failing it again once done changes nothing either, even by the worker that ran it.
         system.job_fail(&second[0], "node-b", "after done").await.expect("fail after done");
-        let job = desk.job_list(&Actor::System, None, 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
+        let job =
+            desk.job_list(&Actor::System, JobQuery::default(), 10).await.expect("list").into_iter().find(|j| j.id == id).expect("job");
         assert_eq!(job.status, JobStatus::Done, "{}: a finished job stays finished", db.name);
         db
     })

@@ -29,7 +29,7 @@ use atomic::failure_inside_the_write_leaves_nothing;
 use creates::idempotency_and_concurrency;
 use fields::dynamic_field_types;
 use links::links_and_merge;
-use pending::pending_jobs;
+use pending::{jobs_wake_without_the_poll, pending_jobs};
 use readme::{readme_flow, readme_walkthrough};
 use search::{cursor_pagination, search_filters};
 use uploads::attachments;
@@ -44,5 +44,6 @@ backend_tests!(
     idempotency_and_concurrency,
     failure_inside_the_write_leaves_nothing,
     dynamic_field_types,
-    pending_jobs
+    pending_jobs,
+    jobs_wake_without_the_poll
 );

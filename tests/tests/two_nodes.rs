@@ -45,7 +45,13 @@ macro_rules! postgres_tests {
     };
 }
 
-postgres_tests!(creates_and_jobs_on_both_nodes, plugin_changes_reach_the_other_node, a_killed_node_loses_nothing, nodes_started_at_once);
+postgres_tests!(
+    creates_and_jobs_on_both_nodes,
+    plugin_changes_reach_the_other_node,
+    a_killed_node_loses_nothing,
+    nodes_started_at_once,
+    a_job_scheduled_on_one_node_wakes_the_other
+);
 
 mod scenarios {
     use super::*;
@@ -222,11 +228,12 @@ mod scenarios {
         use sqlx::Connection;
         const LEASE_SECS: i64 = 4;
         let lease = LEASE_SECS.to_string();
-        let options = node_options(&["--job-lease-secs", &lease]);
+        // A lane wide enough for all ten, so A claims them in one batch.
+        let options = node_options(&["--job-lease-secs", &lease, "--job-kind-concurrency", "ticket.pending_due=16"]);
         let mut a = Server::start_with(backend, options.clone()).await;
         let a_worker = worker_of(&a).await;
-        // One due time for all ten, so A claims them in one batch (it then
-        // blocks on the first, and would claim no second batch).
+        // One due time for all ten, so A claims them in one batch (each then
+        // blocks on its ticket's lock).
         let due = rfc3339_from_now(3);
         let mut ids = Vec::new();
         for i in 0..10 {
@@ -324,5 +331,27 @@ mod scenarios {
             node.admin_get(&format!("/api/v1/tickets/{}", id_of(&t))).await.expect(200);
         }
         drop(b);
+    }
+
+    /// Both nodes poll once a minute. A pending job scheduled through node A,
+    /// which then stops, is run by node B when it is due: A's commit notified
+    /// B (LISTEN/NOTIFY), and B slept only until the due time.
+    pub(super) async fn a_job_scheduled_on_one_node_wakes_the_other(backend: Backend) {
+        let slow_poll = ["--job-poll-interval-ms", "60000"];
+        let mut a = Server::start_with(backend, node_options(&slow_poll)).await;
+        let b = a.start_node(node_options(&slow_poll)).await;
+        let id = id_of(&a.create_ticket("Close me on the other node", json!({})).await);
+        let body = json!({"state": "pending auto close+", "pending_until": rfc3339_from_now(3)});
+        a.admin_patch(&format!("/api/v1/tickets/{id}"), &body).await.expect(200);
+        a.stop();
+        let closed = wait_for("node B to close the ticket", Duration::from_secs(25), Duration::from_millis(200), || async {
+            let t = b.admin_get(&format!("/api/v1/tickets/{id}")).await.expect(200);
+            (t["state"] == "closed successful").then_some(t)
+        })
+        .await;
+        assert!(closed["pending_until"].is_null(), "{closed}");
+        let jobs = b.admin_get("/api/v1/jobs?kind=ticket.pending_due&status=done").await.items();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert!(jobs[0]["worker"] != json!(null), "{jobs:?}");
     }
 }

@@ -16,7 +16,7 @@ use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::query::{limit, ApiQuery};
 use crate::AppState;
-use switchboard_core::desk::{Job, JobStatus, NewToken, TokenInfo};
+use switchboard_core::desk::{Job, JobQuery, JobStatus, NewToken, TokenInfo};
 
 /// A job of the durable queue.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,6 +39,10 @@ pub(crate) struct JobDto {
     /// The node's worker that holds the job, or that ran or last failed it
     /// (`host-pid-random`, as its log says at start).
     worker: Option<String>,
+    /// At most one queued or running job has this key within its kind (e.g. one fetch per mail account).
+    dedup_key: Option<String>,
+    /// When its last attempt started.
+    started_at: Option<DateTime<Utc>>,
     /// Arguments.
     #[schema(value_type = Object)]
     payload: serde_json::Value,
@@ -59,6 +63,8 @@ impl From<Job> for JobDto {
             run_at: j.run_at,
             last_error: j.last_error,
             worker: j.worker,
+            dedup_key: j.dedup_key,
+            started_at: j.started_at,
             payload: serde_json::from_str(&j.payload).unwrap_or_else(|_| serde_json::Value::String(j.payload.clone())),
             created_at: j.created_at,
             updated_at: j.updated_at,
@@ -129,7 +135,8 @@ pub(crate) struct TokenCreatedDto {
 }
 
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "admin", summary = "List recent jobs, newest first (admin)",
-    params(("status" = Option<JobStatusName>, Query, description = "Only jobs in this status"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1-1000, default 100; anything else is a 400")),
+    params(("status" = Option<JobStatusName>, Query, description = "Only jobs in this status"),
+        ("kind" = Option<String>, Query, description = "Only jobs of this kind, e.g. `ticket.pending_due`"), ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "1-1000, default 100; anything else is a 400")),
     responses((status = 200, body = JobListDto), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)), security(("bearer" = [])))]
 async fn list_jobs(State(state): State<AppState>, caller: Caller, ApiQuery(params): ApiQuery) -> Result<Json<JobListDto>, ApiError> {
     let status = match params.get("status") {
@@ -139,8 +146,12 @@ async fn list_jobs(State(state): State<AppState>, caller: Caller, ApiQuery(param
         ),
         None => None,
     };
+    let kind = params.get("kind").cloned();
+    if kind.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
+        return Err(ApiError::field("kind", "must be 1-200 characters, e.g. ticket.pending_due"));
+    }
     let limit = limit(&params, 100, 1000)?;
-    let jobs = state.desk.job_list(&caller.actor, status, i64::from(limit)).await?;
+    let jobs = state.desk.job_list(&caller.actor, JobQuery { status, kind }, i64::from(limit)).await?;
     Ok(Json(JobListDto { items: jobs.into_iter().map(Into::into).collect() }))
 }
 

@@ -24,6 +24,8 @@ pub use error::{ApiError, Problem, ProblemField};
 pub struct ApiSettings {
     /// Largest accepted request body, in bytes.
     pub max_request_bytes: usize,
+    /// Further collectors `/metrics` shows (the job worker's).
+    pub registries: Vec<prometheus::Registry>,
 }
 
 /// State shared by every handler.
@@ -35,6 +37,8 @@ pub struct AppState {
     pub plugins: PluginHost,
     /// Prometheus collectors.
     metrics: Arc<metrics::Metrics>,
+    /// The other layers' collectors, shown beside ours.
+    registries: Arc<Vec<prometheus::Registry>>,
     /// The OpenAPI document, rendered once.
     openapi: Arc<String>,
 }
@@ -64,7 +68,8 @@ pub fn app(desk: Desk, plugins: PluginHost, settings: ApiSettings) -> Router {
     let (api, mut doc) = api_router().split_for_parts();
     openapi::complete(&mut doc);
     let openapi = Arc::new(doc.to_pretty_json().unwrap_or_else(|_| "{}".into()));
-    let state = AppState { desk, plugins, metrics: metrics::Metrics::new(), openapi };
+    let registries = Arc::new(settings.registries);
+    let state = AppState { desk, plugins, metrics: metrics::Metrics::new(), registries, openapi };
     api.route("/api/v1/openapi.json", get(openapi_json))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -57,6 +57,7 @@ pub(crate) async fn render(State(state): State<AppState>) -> Response {
     let encoder = TextEncoder::new();
     let mut families = state.metrics.registry.gather();
     families.extend(state.plugins.metrics().registry().gather());
+    families.extend(state.registries.iter().flat_map(|r| r.gather()));
     if let Err(err) = encoder.encode(&families, &mut buffer) {
         tracing::error!(error = %err, "could not encode metrics");
     }

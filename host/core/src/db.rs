@@ -77,6 +77,8 @@ pub struct Db {
     /// The SQLite file, for [`Db::ping`]: the pool's open connections go on
     /// working on a file that was moved or deleted under them.
     sqlite_file: Option<String>,
+    /// The PostgreSQL URL, for [`Db::listen`] (a listener needs its own connection).
+    postgres_url: Option<Arc<str>>,
 }
 
 /// A write transaction. On SQLite it also holds the process-wide writer lock.
@@ -153,7 +155,8 @@ impl Db {
         };
         let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
         let sqlite_file = if backend == Backend::Sqlite { sqlite_path(url) } else { None };
-        Ok(Db { pool, backend, writer, sqlite_file })
+        let postgres_url = (backend == Backend::Postgres).then(|| Arc::from(url));
+        Ok(Db { pool, backend, writer, sqlite_file, postgres_url })
     }
 
     /// Applies every pending migration of this backend.
@@ -218,6 +221,16 @@ impl Db {
             Ok(())
         };
         tokio::time::timeout(PING_TIMEOUT, check).await.map_err(|_| DbError::Sqlx(sqlx::Error::PoolTimedOut))?
+    }
+
+    /// A listener on PostgreSQL `channel` (its own connection, which sqlx
+    /// re-opens when it drops; notifications sent meanwhile are lost, so
+    /// listeners keep a poll as their safety net); `None` on SQLite.
+    pub async fn listen(&self, channel: &str) -> Result<Option<sqlx::postgres::PgListener>, DbError> {
+        let Some(url) = &self.postgres_url else { return Ok(None) };
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(channel).await?;
+        Ok(Some(listener))
     }
 
     /// Closes the pool, waiting for checked-out connections.

@@ -16,6 +16,7 @@ mod dynamic_fields;
 mod error;
 mod history;
 mod input;
+mod job_run;
 mod jobs;
 mod links;
 mod pending;
@@ -46,7 +47,8 @@ pub use customers::{Company, CompanyInput, CompanyUpdate, CustomerUser, Customer
 pub use dynamic_fields::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig, FieldType, ObjectType};
 pub use error::{DeskError, FieldError};
 pub use history::{HistoryEntry, HistoryEvent};
-pub use jobs::{backoff, Job, JobStatus, JobTask, NewJob};
+pub use job_run::{ClaimRequest, JobRan};
+pub use jobs::{backoff, Job, JobCount, JobKind, JobQuery, JobStatus, JobTask, NewJob, JOBS_CHANNEL};
 pub use links::{LinkKind, TicketLink};
 pub use plugin_kv::KvError;
 pub use plugins::{HttpAuditRecord, InvocationRecord, NewPluginVersion, PluginConfigValue, PluginSummary, PluginVersion};
@@ -87,12 +89,14 @@ pub struct Desk {
 struct Inner {
     db: Db,
     settings: DeskSettings,
+    /// Wakes this node's job worker when a job is enqueued here.
+    jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Desk {
     /// Wraps a migrated database.
     pub fn new(db: Db, settings: DeskSettings) -> Desk {
-        Desk { inner: Arc::new(Inner { db, settings }) }
+        Desk { inner: Arc::new(Inner { db, settings, jobs_wake: Arc::new(tokio::sync::Notify::new()) }) }
     }
 
     /// The database handle (core only: adapters reach data through checked methods).

@@ -101,10 +101,14 @@ impl Node {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartError> {
-        let settings = ApiSettings { max_request_bytes: self.config.max_request_bytes };
+        let settings = ApiSettings { max_request_bytes: self.config.max_request_bytes, registries: Vec::new() };
         let worker = WorkerSettings {
-            poll_interval: std::time::Duration::from_millis(self.config.job_poll_interval_ms),
-            lease: std::time::Duration::from_secs(self.config.job_lease_secs),
+            concurrency: self.config.job_concurrency,
+            kind_concurrency: self.config.job_kind_concurrency.clone(),
+            ..WorkerSettings::new(
+                std::time::Duration::from_millis(self.config.job_poll_interval_ms),
+                std::time::Duration::from_secs(self.config.job_lease_secs),
+            )
         };
         super::run(self.desk, self.plugins, settings, worker, listener, shutdown).await?;
         Ok(())

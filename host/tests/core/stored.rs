@@ -47,7 +47,7 @@ async fn a_bad_state_type_or_time_is_an_error_naming_the_column() {
 async fn a_job_whose_payload_does_not_parse_is_claimed_with_the_reason() {
     each_backend(|db| async move {
         let task = JobTask::PendingDue { ticket_id: 1, pending_until: 0 };
-        let id = db.system.job_enqueue(NewJob { task, run_at: None, max_attempts: Some(1) }).await.expect("enqueue");
+        let id = db.system.job_enqueue(NewJob::new(task).attempts(1)).await.expect("enqueue");
         corrupt(&db.system, &format!("UPDATE jobs SET payload = '{{\"ticket_id\":\"one\"}}' WHERE id = {id}")).await;
         let claimed = db.system.job_claim("w1", 10, Duration::from_secs(60)).await.expect("one bad job does not stop the queue");
         let job = claimed.iter().find(|j| j.id == id).expect("claimed");

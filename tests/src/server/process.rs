@@ -52,8 +52,11 @@ impl Server {
                 .arg("--listen")
                 .arg(format!("127.0.0.1:{}", self.port))
                 .args(self.storage_args())
-                .arg("--job-poll-interval-ms")
-                .arg("200")
+                .args(if self.options.args.iter().any(|a| a == "--job-poll-interval-ms") {
+                    &[][..]
+                } else {
+                    &["--job-poll-interval-ms", "200"][..]
+                })
                 .args(&self.options.args)
                 .stdout(Stdio::from(stdout))
                 .stderr(Stdio::from(stderr));

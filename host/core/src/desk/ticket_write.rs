@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row};
 
-use crate::db::{is_unique_violation, Arg, DbError, Sql};
+use crate::db::{is_unique_violation, Arg, Backend, DbError, Sql};
 use crate::desk::articles::insert_article;
 use crate::desk::catalog::{CatalogKind, StateType};
 use crate::desk::dynamic_fields::{write_values, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
-use crate::desk::jobs::{enqueue, JobTask, NewJob};
+use crate::desk::jobs::{announce_jobs, enqueue, JobTask, NewJob};
 use crate::desk::search::{insert_search_doc, set_search_title};
 use crate::desk::stored;
 use crate::desk::ticket_number::next_number;
@@ -118,11 +118,14 @@ fn check_title(problems: &mut Problems, title: &str) {
     }
 }
 
-/// Schedules the job that acts when a pending time passes.
-async fn schedule_pending(conn: &mut AnyConnection, ticket_id: i64, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
+/// Schedules the job that acts when a pending time passes, and tells every
+/// node's worker at commit (on PostgreSQL) so it can sleep until the earliest
+/// due time; the writer wakes its own node's worker after the commit
+/// ([`Desk::jobs_scheduled`]).
+async fn schedule_pending(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, until: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let due = to_micros(until);
-    enqueue(conn, &NewJob { task: JobTask::PendingDue { ticket_id, pending_until: due }, run_at: Some(due), max_attempts: None }).await?;
-    Ok(())
+    enqueue(conn, &NewJob::new(JobTask::PendingDue { ticket_id, pending_until: due }).at(due)).await?;
+    announce_jobs(conn, backend).await
 }
 
 /// Reads a ticket inside a write transaction, locking its row on PostgreSQL
@@ -246,7 +249,7 @@ impl Desk {
         let article_id = insert_article(conn, self.db().backend(), id, article, &actor.label()).await?;
         record(conn, id, HistoryEvent::Created, None, None, Some(&number), &actor.label()).await?;
         if let Some(until) = pending_until {
-            schedule_pending(conn, id, until).await?;
+            schedule_pending(conn, self.db().backend(), id, until).await?;
         }
         if let Some((token, key, hash)) = &input.idempotency {
             let stored = sqlx::query(
@@ -271,6 +274,7 @@ impl Desk {
             }
         }
         tx.commit().await?;
+        self.jobs_scheduled(pending_until.is_some());
         let ticket = self.ticket_view(actor, self.ticket_get(&Actor::System, id).await?).await?;
         let article = self.article_view(actor, self.article_get(&Actor::System, id, article_id).await?).await?;
         Ok(CreatedTicket { ticket, article, replayed: false })
@@ -508,13 +512,14 @@ impl Desk {
             set_search_title(conn, self.db().backend(), id, title.trim()).await?;
         }
         if let (Some(until), true) = (pending_until, pending_until != current.pending_until || new_state_type != current.state_type) {
-            schedule_pending(conn, id, until).await?;
+            schedule_pending(conn, self.db().backend(), id, until).await?;
         }
         if !commit {
             tx.rollback().await?;
             return Ok(current);
         }
         tx.commit().await.map_err(|e: DbError| DeskError::Db(e))?;
+        self.jobs_scheduled(pending_until.is_some());
         self.ticket_get(&Actor::System, id).await
     }
 }
