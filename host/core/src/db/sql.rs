@@ -49,6 +49,20 @@ impl Sql {
         self
     }
 
+    /// Appends `(p1, p2, …)`, one placeholder per argument (for `IN`; the
+    /// caller makes sure there is at least one: `IN ()` is not SQL).
+    pub fn bind_list(&mut self, args: impl IntoIterator<Item = Arg>) -> &mut Self {
+        self.text.push('(');
+        for (i, arg) in args.into_iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.bind(arg);
+        }
+        self.text.push(')');
+        self
+    }
+
     /// The SQL text so far.
     pub fn text(&self) -> &str {
         &self.text

@@ -408,14 +408,8 @@ async fn fill_articles(conn: &mut AnyConnection, articles: &mut [Article]) -> Re
         return Ok(());
     }
     let ids: Vec<i64> = articles.iter().map(|a| a.id).collect();
-    let mut sql = Sql::new("SELECT id, article_id, filename, content_type, size, sha256 FROM article_attachments WHERE article_id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Arg::Int(*id));
-    }
-    sql.push(") ORDER BY id");
+    let mut sql = Sql::new("SELECT id, article_id, filename, content_type, size, sha256 FROM article_attachments WHERE article_id IN ");
+    sql.bind_list(ids.iter().map(|id| Arg::Int(*id))).push(" ORDER BY id");
     let mut by_article: HashMap<i64, Vec<AttachmentMeta>> = HashMap::new();
     for row in sql.query().fetch_all(&mut *conn).await? {
         by_article.entry(row.try_get("article_id")?).or_default().push(AttachmentMeta {

@@ -483,14 +483,8 @@ pub(crate) async fn read_values(
     let mut sql = Sql::new(
         "SELECT v.object_id, v.value_text, d.id, d.name, d.label, d.object_type, d.field_type, d.config, d.valid, d.customer_visible, d.created_at, d.changed_at FROM dynamic_field_values v JOIN dynamic_fields d ON d.id = v.field_id WHERE d.object_type = ",
     );
-    sql.bind(Arg::Text(object_type.as_str().to_string())).push(" AND v.object_id IN (");
-    for (i, id) in object_ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(Arg::Int(*id));
-    }
-    sql.push(") ORDER BY v.object_id, d.id, v.position");
+    sql.bind(Arg::Text(object_type.as_str().to_string())).push(" AND v.object_id IN ");
+    sql.bind_list(object_ids.iter().map(|id| Arg::Int(*id))).push(" ORDER BY v.object_id, d.id, v.position");
     let rows = sql.query().fetch_all(&mut *conn).await?;
     let mut grouped: BTreeMap<(i64, i64), (DynamicField, Vec<String>)> = BTreeMap::new();
     for row in rows {

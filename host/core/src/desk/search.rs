@@ -149,14 +149,7 @@ impl Desk {
                     if queues.is_empty() {
                         return Ok(TicketPage { items: Vec::new(), next_cursor: None });
                     }
-                    sql.push(" AND t.queue_id IN (");
-                    for (i, q) in queues.iter().enumerate() {
-                        if i > 0 {
-                            sql.push(", ");
-                        }
-                        sql.bind(Arg::Int(*q));
-                    }
-                    sql.push(")");
+                    sql.push(" AND t.queue_id IN ").bind_list(queues.iter().map(|q| Arg::Int(*q)));
                 }
             }
         }
