@@ -88,7 +88,8 @@ fn claim_sql(backend: Backend, worker: &str, now: i64, until: i64, filter: impl 
         .bind(Arg::Int(now))
         .push(" WHERE id IN (SELECT id FROM jobs WHERE ");
     filter(&mut sql);
-    sql.push(" AND ((status = 'queued' AND run_at <= ")
+    // The first test lets both backends use the partial index of live jobs.
+    sql.push(" AND status IN ('queued', 'running') AND ((status = 'queued' AND run_at <= ")
         .bind(Arg::Int(now))
         .push(") OR (status = 'running' AND locked_until < ")
         .bind(Arg::Int(now))
@@ -125,16 +126,7 @@ impl SystemDesk {
             statements.push(claim_sql(backend, worker, now, until, filter, limit));
         }
         if request.unknown > 0 {
-            let filter = |sql: &mut Sql| {
-                sql.push("kind NOT IN (");
-                for (i, kind) in JobKind::ALL.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.bind(Arg::Text(kind.as_str().to_string()));
-                }
-                sql.push(")");
-            };
+            let filter = |sql: &mut Sql| _ = sql.push("kind NOT IN ").bind_list(JobKind::ALL.map(|k| Arg::Text(k.as_str().to_string())));
             statements.push(claim_sql(backend, worker, now, until, filter, request.unknown));
         }
         if statements.is_empty() {
@@ -178,14 +170,7 @@ impl SystemDesk {
         }
         let mut sql = Sql::new("UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = ");
         sql.bind(Arg::Int(now_micros())).push(" WHERE locked_by = ").bind(Arg::Text(worker.to_string()));
-        sql.push(" AND status = 'running' AND id IN (");
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(Arg::Int(*id));
-        }
-        sql.push(")");
+        sql.push(" AND status = 'running' AND id IN ").bind_list(ids.iter().map(|id| Arg::Int(*id)));
         let mut tx = self.db().begin_write().await?;
         sql.query().execute(&mut *tx.tx).await?;
         tx.commit().await?;
