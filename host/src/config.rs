@@ -178,10 +178,15 @@ impl Config {
         if job_concurrency == 0 {
             return Err(ConfigError("job_concurrency: must be at least 1".into()));
         }
-        let job_kind_concurrency = match &serve.job_kind_concurrency {
-            Some(flags) => kind_limits(flags.iter().map(|f| f.split_once('=').ok_or_else(|| f.clone())))?,
-            None => kind_limits(file.job_kind_concurrency.unwrap_or_default().into_iter().map(|(k, n)| Ok((k, n.to_string()))))?,
+        let kind_pairs: Vec<(String, String)> = match &serve.job_kind_concurrency {
+            Some(flags) => flags
+                .iter()
+                .map(|f| f.split_once('=').map(|(k, n)| (k.to_string(), n.to_string())))
+                .collect::<Option<_>>()
+                .ok_or_else(|| ConfigError(format!("job_kind_concurrency: '{}' is not KIND=N", flags.join(","))))?,
+            None => file.job_kind_concurrency.unwrap_or_default().into_iter().map(|(k, n)| (k, n.to_string())).collect(),
         };
+        let job_kind_concurrency = kind_limits(&kind_pairs)?;
         let names = |list: Option<Vec<String>>| -> Vec<String> {
             list.unwrap_or_default().into_iter().map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).collect()
         };
@@ -212,15 +217,12 @@ impl Config {
     }
 }
 
-/// Reads `KIND=N` pairs (an `Err` is a flag without `=`) into per-kind limits.
-fn kind_limits<K: AsRef<str>, N: AsRef<str>>(
-    pairs: impl Iterator<Item = Result<(K, N), String>>,
-) -> Result<BTreeMap<JobKind, usize>, ConfigError> {
+/// Reads `(KIND, N)` pairs into per-kind limits, naming a wrong kind or number.
+fn kind_limits(pairs: &[(String, String)]) -> Result<BTreeMap<JobKind, usize>, ConfigError> {
     let known = || JobKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ");
     let mut limits = BTreeMap::new();
-    for pair in pairs {
-        let (kind, n) = pair.map_err(|flag| ConfigError(format!("job_kind_concurrency: '{flag}' is not KIND=N")))?;
-        let (kind, n) = (kind.as_ref().trim(), n.as_ref().trim());
+    for (kind, n) in pairs {
+        let (kind, n) = (kind.trim(), n.trim());
         let kind = JobKind::parse(kind)
             .ok_or_else(|| ConfigError(format!("job_kind_concurrency: unknown job kind '{kind}'; expected one of {}", known())))?;
         let n: usize = n
