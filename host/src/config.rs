@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::db::SqliteSync;
 use crate::desk::{CustomerField, CustomerPolicy, JobKind};
+use crate::plugin::ExecutionSettings;
 
 /// Where the configuration and the database are: the flags of every subcommand
 /// that opens the database (`serve`, `migrate`, `token`, `agent`, most of
@@ -89,6 +90,19 @@ pub struct ServeArgs {
     /// (customer-visible ones) [default: none].
     #[arg(long, env = "SWITCHBOARD_CUSTOMER_FIELDS", value_name = "FIELDS", value_delimiter = ',')]
     pub customer_fields: Option<Vec<String>>,
+    /// Threads that run plugin code, at a lower CPU priority than those serving requests [default: one per core].
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_THREADS", value_name = "N")]
+    pub plugin_threads: Option<usize>,
+    /// Plugin calls this node runs at once, all plugins together (1-64); more wait their turn [default: 64].
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY", value_name = "N")]
+    pub plugin_concurrency: Option<usize>,
+    /// Calls of one plugin this node runs at once, so one plugin never takes every slot [default: 16].
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_CONCURRENCY_PER_PLUGIN", value_name = "N")]
+    pub plugin_concurrency_per_plugin: Option<usize>,
+    /// MiB of memory all running plugin instances may use together; each call reserves its plugin's
+    /// memory limit, and a call that does not fit waits its turn [default: 2048].
+    #[arg(long, env = "SWITCHBOARD_PLUGIN_MEMORY_BUDGET_MIB", value_name = "MIB")]
+    pub plugin_memory_budget_mib: Option<u64>,
 }
 
 /// The TOML file: the same keys as the flags.
@@ -109,6 +123,10 @@ struct FileConfig {
     customer_queues: Option<Vec<String>>,
     customer_fields: Option<Vec<String>>,
     require_signed_plugins: Option<bool>,
+    plugin_threads: Option<usize>,
+    plugin_concurrency: Option<usize>,
+    plugin_concurrency_per_plugin: Option<usize>,
+    plugin_memory_budget_mib: Option<u64>,
 }
 
 /// A configuration problem, naming the setting or file.
@@ -145,6 +163,8 @@ pub struct Config {
     pub customer: CustomerPolicy,
     /// Only signed plugins may be installed.
     pub require_signed_plugins: bool,
+    /// Where and how many plugin calls run at once.
+    pub plugin_execution: ExecutionSettings,
 }
 
 impl Config {
@@ -199,6 +219,7 @@ impl Config {
             fields.push(field);
         }
         let customer = CustomerPolicy { queues: names(serve.customer_queues.clone().or(file.customer_queues)), fields };
+        let plugin_execution = plugin_execution(serve, &file)?;
         Ok(Config {
             data_dir,
             database_url,
@@ -213,8 +234,42 @@ impl Config {
             default_queue: serve.default_queue.clone().or(file.default_queue).unwrap_or_else(|| "Raw".into()),
             customer,
             require_signed_plugins: serve.signing.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
+            plugin_execution,
         })
     }
+}
+
+/// The plugin execution bounds, each at least 1 (concurrency at most the pool's 64).
+fn plugin_execution(serve: &ServeArgs, file: &FileConfig) -> Result<ExecutionSettings, ConfigError> {
+    let defaults = ExecutionSettings::default();
+    let at_least_one = |name: &str, value: Option<u64>, default: u64, max: u64| match value {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ConfigError(format!("{name}: {n} is out of range; use 1-{max}"))),
+    };
+    let pool = defaults.instances as u64;
+    Ok(ExecutionSettings {
+        threads: at_least_one(
+            "plugin_threads",
+            serve.plugin_threads.or(file.plugin_threads).map(|n| n as u64),
+            defaults.threads as u64,
+            256,
+        )? as usize,
+        instances: at_least_one("plugin_concurrency", serve.plugin_concurrency.or(file.plugin_concurrency).map(|n| n as u64), pool, pool)?
+            as usize,
+        per_plugin: at_least_one(
+            "plugin_concurrency_per_plugin",
+            serve.plugin_concurrency_per_plugin.or(file.plugin_concurrency_per_plugin).map(|n| n as u64),
+            defaults.per_plugin as u64,
+            pool,
+        )? as usize,
+        memory_budget_mib: at_least_one(
+            "plugin_memory_budget_mib",
+            serve.plugin_memory_budget_mib.or(file.plugin_memory_budget_mib),
+            defaults.memory_budget_mib,
+            1024 * 1024,
+        )?,
+    })
 }
 
 /// Reads `(KIND, N)` pairs into per-kind limits, naming a wrong kind or number.

@@ -5,6 +5,8 @@
 //! plugin …` commands against the same storage, signed installs, and the
 //! author tools that need no server (`plugin run`, `plugin new`).
 
+#[path = "plugins/load.rs"]
+mod load;
 #[path = "plugins/manifest_search.rs"]
 mod manifest_search;
 #[path = "plugins/support.rs"]
@@ -16,6 +18,8 @@ use support::*;
 use switchboard_e2e::{backend_tests, json, sha256_hex, unique_suffix, wait_for, Backend, Server, Value};
 
 backend_tests!(bundled_plugins_apply_and_metrics, api_lifecycle, secrets_never_leak, cli_management, signed_installs);
+use load::{busy_guests_leave_the_api_alone, slot_holders_get_busy_and_nobody_is_suspended, the_memory_budget_holds_and_memory_returns};
+backend_tests!(busy_guests_leave_the_api_alone, slot_holders_get_busy_and_nobody_is_suspended, the_memory_budget_holds_and_memory_returns);
 
 const BUNDLED: [(&str, &str); 4] = [
     ("escalation", "transition-action"),

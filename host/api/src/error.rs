@@ -42,12 +42,14 @@ pub struct ApiError {
     status: StatusCode,
     detail: String,
     errors: Vec<ProblemField>,
+    /// Seconds after which a retry is likely to succeed (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error with a status and explanation.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> ApiError {
-        ApiError { status, detail: detail.into(), errors: Vec::new() }
+        ApiError { status, detail: detail.into(), errors: Vec::new(), retry_after: None }
     }
 
     /// A 422 naming one field.
@@ -57,13 +59,21 @@ impl ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: message.clone(),
             errors: vec![ProblemField { field: field.into(), message }],
+            retry_after: None,
         }
     }
 
     /// An error with a status naming one field.
     pub fn with_field(status: StatusCode, field: impl Into<String>, message: impl Into<String>) -> ApiError {
         let message = message.into();
-        ApiError { status, detail: message.clone(), errors: vec![ProblemField { field: field.into(), message }] }
+        ApiError { status, detail: message.clone(), errors: vec![ProblemField { field: field.into(), message }], retry_after: None }
+    }
+
+    /// 503 for work the server cannot take now; the client should retry
+    /// after `retry_after` (rounded up to whole seconds, at least one).
+    pub fn busy(detail: impl Into<String>, retry_after: std::time::Duration) -> ApiError {
+        let seconds = retry_after.as_millis().div_ceil(1000).max(1) as u64;
+        ApiError { retry_after: Some(seconds), ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, detail) }
     }
 
     /// 401 for a missing or unknown token.
@@ -97,6 +107,7 @@ impl From<DeskError> for ApiError {
                 status,
                 detail: fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; "),
                 errors: fields.into_iter().map(|FieldError { field, message }| ProblemField { field, message }).collect(),
+                retry_after: None,
             },
             DeskError::Db(db) => {
                 tracing::error!(error = %db, "database error");
@@ -119,6 +130,9 @@ impl IntoResponse for ApiError {
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

@@ -31,6 +31,7 @@ impl From<PluginError> for ApiError {
             PluginError::Signature(m) => ApiError::field("signature", m),
             PluginError::Config { key, message } => ApiError::field(key, message),
             PluginError::Unavailable(m) => ApiError::new(StatusCode::CONFLICT, m),
+            PluginError::Busy { message, retry_after } => ApiError::busy(message, retry_after),
             PluginError::Engine(m) => {
                 tracing::error!(error = %m, "plugin engine error");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error; the server log has the details")
@@ -395,10 +396,11 @@ async fn invocations(
 }
 
 #[utoipa::path(post, path = "/api/v1/plugins/{name}/apply", tag = "plugins",
-    summary = "Run a script task or transition action on a ticket with the caller's rights and apply its changes in one transaction (test: check and report them, write nothing); 403 names the queue or parameter refused",
+    summary = "Run a script task or transition action on a ticket with the caller's rights and apply its changes in one transaction (test: check and report them, write nothing); 403 names the queue or parameter refused; 503 with Retry-After when no execution slot is free in time (nothing ran)",
     params(("name" = String, Path, description = "Plugin name")), request_body = ApplyDto,
     responses((status = 200, body = ApplyResultDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)),
+        (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 503, body = Problem, headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))),
     security(("bearer" = [])))]
 async fn apply(
     State(state): State<AppState>,

@@ -2,21 +2,24 @@
 //! record, breaker) and the world-specific entry points on top of it.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::admission::Refused;
 use crate::bindings::action::switchboard::plugin::action_types::ActionContext;
 use crate::bindings::base::switchboard::plugin::task_types::{Outcome, TaskContext};
 use crate::bindings::base::switchboard::plugin::types::{Mail, Param, TicketChange};
 use crate::bindings::filter::switchboard::plugin::filter_types::Verdict;
 use crate::bindings::invoker::switchboard::plugin::invoker_types::{InvokeRequest, InvokeResponse};
 use crate::convert::{article_to_wit, changes_to_update, ticket_to_wit};
-use crate::invoke::{classify, finish, new_store, Failure, Report};
+use crate::failure::{Failure, FailureKind};
+use crate::invoke::{execute, Executed, Execution, Report};
 use crate::manifest::World;
 use crate::state::TicketScope;
 use crate::PluginChange;
-use crate::{Loaded, PluginError, PluginHost, Prepared};
+use crate::{Loaded, PluginError, PluginHost};
 use switchboard_core::desk::{Actor, DeskError, Ticket, Trigger};
 
 /// The input of one call.
@@ -45,7 +48,7 @@ fn opt(s: &Option<String>) -> usize {
 impl Call {
     /// The input's size in bytes, roughly (strings and bytes); the mail path
     /// is counted by hand because it is the hot one.
-    fn approx_size(&self) -> usize {
+    pub(crate) fn approx_size(&self) -> usize {
         match self {
             Call::Filter(m) => {
                 let addresses = |a: &Vec<crate::bindings::base::switchboard::plugin::types::Address>| {
@@ -69,7 +72,7 @@ impl Call {
 
 impl CallResult {
     /// The result's size in bytes, roughly.
-    fn approx_size(&self) -> usize {
+    pub(crate) fn approx_size(&self) -> usize {
         match self {
             CallResult::Verdict(v) => {
                 opt(&v.queue)
@@ -111,7 +114,7 @@ impl PluginHost {
     /// records it. The ticket scope (script tasks) comes back with the queued changes.
     pub(crate) async fn call(
         &self,
-        loaded: &Loaded,
+        loaded: &Arc<Loaded>,
         call: Call,
         scope: Option<TicketScope>,
     ) -> (Result<CallResult, Failure>, Report, Option<TicketScope>) {
@@ -128,13 +131,13 @@ impl PluginHost {
         };
         if !loaded.enabled {
             let why = loaded.suspended.clone().unwrap_or_else(|| "the plugin is disabled".into());
-            return (Err(Failure::new("disabled", why)), empty_report(""), scope);
+            return (Err(Failure::new(FailureKind::Disabled, why)), empty_report(""), scope);
         }
         if let Some(missing) =
             loaded.manifest.config.iter().find(|(key, spec)| spec.required && !identity.config.contains_key(*key)).map(|(k, _)| k)
         {
             let failure = Failure::new(
-                "config",
+                FailureKind::Config,
                 format!("required configuration key '{missing}' is not set (switchboard plugin config {} {missing}=…)", identity.name),
             );
             return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
@@ -142,74 +145,60 @@ impl PluginHost {
         let input_size = call.approx_size() as u64;
         if input_size > identity.limits.max_input_bytes {
             let failure = Failure::new(
-                "input_too_large",
+                FailureKind::InputTooLarge,
                 format!("the input is {input_size} bytes, over max_input_bytes {}", identity.limits.max_input_bytes),
             );
             return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
         }
         let timeout = Duration::from_millis(identity.limits.timeout_ms);
-        // Take a pool slot; only when all are busy wait for one (within the timeout).
-        let _slot = match self.inner.slots.try_acquire() {
-            Ok(permit) => permit,
-            Err(_) => match tokio::time::timeout(timeout, self.inner.slots.acquire()).await {
-                Ok(Ok(permit)) => permit,
-                _ => {
-                    let failure = Failure::new("instantiate", "no instance slot became free within the plugin's timeout");
-                    return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
-                }
+        // Wait (in turn with other plugins' callers) at most the plugin's own
+        // timeout for an execution slot and its memory.
+        let plugin_key: Arc<str> = Arc::from(identity.name.as_str());
+        let share = match self.inner.admission.admit(&plugin_key, identity.limits.memory_bytes, timeout).await {
+            Ok(share) => share,
+            Err(Refused::Busy { waited }) => {
+                let failure = Failure::new(
+                    FailureKind::Busy,
+                    format!(
+                        "no execution slot became free within {} ms (the host runs at most {} calls at once, {} of one plugin); retry later",
+                        waited.as_millis(),
+                        self.inner.admission.limits().instances,
+                        self.inner.admission.limits().per_plugin
+                    ),
+                );
+                return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+            }
+            Err(Refused::TooLarge { memory, budget }) => {
+                let failure = Failure::new(
+                    FailureKind::Host,
+                    format!(
+                        "the plugin's memory limit ({} MiB) is over the host's plugin memory budget ({} MiB)",
+                        memory / (1024 * 1024),
+                        budget / (1024 * 1024)
+                    ),
+                );
+                return self.conclude(loaded, Err(failure), empty_report(""), scope, Vec::new()).await;
+            }
+        };
+        let execution = Execution {
+            engine: self.inner.engine.engine.clone(),
+            loaded: loaded.clone(),
+            desk: self.inner.desk.clone(),
+            host_runtime: self.inner.host_runtime.clone(),
+            call,
+            scope,
+            share,
+        };
+        let executed = match self.inner.executor.spawn(execute(execution)).await {
+            Ok(executed) => executed,
+            Err(err) => Executed {
+                result: Err(Failure::new(FailureKind::Host, format!("the plugin's execution thread failed: {err}"))),
+                report: empty_report(""),
+                scope: None,
+                audit: Vec::new(),
             },
         };
-        let mut store = match new_store(&self.inner.engine.engine, identity, &loaded.manifest, self.inner.desk.clone(), scope) {
-            Ok(s) => s,
-            Err(failure) => return self.conclude(loaded, Err(failure), empty_report(""), None, Vec::new()).await,
-        };
-        let initial_fuel = store.get_fuel().unwrap_or(0);
-        let started = Instant::now();
-        let run = async {
-            match (&loaded.prepared, &call) {
-                (Prepared::Filter(pre), Call::Filter(mail)) => {
-                    let instance = pre.instantiate_async(&mut store).await?;
-                    Ok(instance.call_filter(&mut store, mail).await?.map(CallResult::Verdict))
-                }
-                (Prepared::Script(pre), Call::Script(context, params)) => {
-                    let instance = pre.instantiate_async(&mut store).await?;
-                    Ok(instance.call_run(&mut store, context, params).await?.map(CallResult::Outcome))
-                }
-                (Prepared::Action(pre), Call::Action(context, params)) => {
-                    let instance = pre.instantiate_async(&mut store).await?;
-                    Ok(instance.call_apply(&mut store, context, params).await?.map(CallResult::Changes))
-                }
-                (Prepared::Invoker(pre), Call::Invoke(request)) => {
-                    let instance = pre.instantiate_async(&mut store).await?;
-                    Ok(instance.call_invoke(&mut store, request).await?.map(CallResult::Response))
-                }
-                _ => Err(wasmtime::Error::msg(format!("this plugin implements {}, not the world of this call", world.as_str()))),
-            }
-        };
-        let outcome: Result<Result<CallResult, _>, wasmtime::Error> =
-            match tokio::time::timeout(timeout + Duration::from_secs(1), run).await {
-                Ok(r) => r,
-                Err(_) => Err(wasmtime::Error::new(wasmtime::Trap::Interrupt)),
-            };
-        let hit = store.data().limiter.hit;
-        let audit = store.data().hooks.take_audit();
-        let (report, mut state) = finish(store, started, world, initial_fuel);
-        let result = match outcome {
-            Err(err) => Err(classify(&err, hit, identity.limits.timeout_ms)),
-            Ok(Err(plugin_error)) => Err(Failure::new("plugin_error", format!("{}: {}", plugin_error.code, plugin_error.message))),
-            Ok(Ok(value)) => {
-                let size = value.approx_size() as u64;
-                if size > identity.limits.max_output_bytes {
-                    Err(Failure::new(
-                        "output_too_large",
-                        format!("the result is {size} bytes, over max_output_bytes {}", identity.limits.max_output_bytes),
-                    ))
-                } else {
-                    Ok(value)
-                }
-            }
-        };
-        self.conclude(loaded, result, report, state.ticket.take(), audit).await
+        self.conclude(loaded, executed.result, executed.report, executed.scope, executed.audit).await
     }
 
     /// Records the call, updates metrics and the circuit breaker.
@@ -222,13 +211,20 @@ impl PluginHost {
         audit: Vec<switchboard_core::desk::HttpAuditRecord>,
     ) -> (Result<CallResult, Failure>, Report, Option<TicketScope>) {
         let status = result.as_ref().map(|_| ()).map_err(Clone::clone);
-        self.inner.recorder.submit(report.record(&status), audit);
-        loaded.counters.observe(&report, &status, self.metrics());
+        match &status {
+            // Nothing ran: no invocation to record, only the count.
+            Err(f) if f.kind.refused_before_running() => self.metrics().refused(&report.plugin, f.kind),
+            _ => {
+                self.inner.recorder.submit(report.record(&status), audit);
+                loaded.counters.observe(&report, &status, self.metrics());
+            }
+        }
         if let Some(desk) = &self.inner.desk {
             match &status {
-                // A plugin-error counts like a trap (wit/README.md); only a call
-                // refused because the plugin is disabled does not.
-                Err(f) if f.kind != "disabled" => {
+                // Only the plugin's own faults count (a plugin-error counts like
+                // a trap, wit/README.md); a busy host, a caller's input or a
+                // missing setting never suspend it.
+                Err(f) if f.kind.is_plugin_fault() => {
                     tracing::warn!(plugin = %report.plugin, version = %report.version, kind = %f.kind, "plugin call failed: {}", f.message);
                     loaded.failures.fetch_add(1, Ordering::Relaxed);
                     match desk.plugin_record_failure(&report.plugin, &f.to_string(), loaded.manifest.breaker_threshold()).await {
@@ -240,7 +236,8 @@ impl PluginHost {
                         Err(err) => tracing::warn!(error = %err, "could not record a plugin failure"),
                     }
                 }
-                _ => {
+                Err(_) => {}
+                Ok(()) => {
                     if loaded.failures.swap(0, Ordering::Relaxed) > 0 {
                         if let Err(err) = desk.plugin_record_success(&report.plugin).await {
                             tracing::warn!(error = %err, "could not reset a plugin's failure count");
@@ -260,7 +257,7 @@ impl PluginHost {
         Ok((
             result.and_then(|r| match r {
                 CallResult::Verdict(v) => Ok(v),
-                _ => Err(Failure::new("host", "unexpected result type")),
+                _ => Err(Failure::new(FailureKind::Host, "unexpected result type")),
             }),
             report,
         ))
@@ -278,7 +275,7 @@ impl PluginHost {
         Ok((
             result.and_then(|r| match r {
                 CallResult::Response(v) => Ok(v),
-                _ => Err(Failure::new("host", "unexpected result type")),
+                _ => Err(Failure::new(FailureKind::Host, "unexpected result type")),
             }),
             report,
         ))
@@ -338,6 +335,9 @@ impl PluginHost {
             }
         };
         let (outcome_name, changes) = match result {
+            Err(failure) if failure.kind == FailureKind::Busy => {
+                return Err(PluginError::Busy { message: format!("{name}: {}", failure.message), retry_after: retry_after(&loaded) })
+            }
             Err(failure) => return Err(PluginError::Unavailable(format!("{name} failed: {failure}"))),
             Ok(CallResult::Outcome(outcome)) => (outcome.result, scope.map(|s| s.changes).unwrap_or_default()),
             Ok(CallResult::Changes(changes)) => (None, changes),
@@ -356,6 +356,11 @@ impl PluginHost {
         };
         Ok(ScriptRun { result: outcome_name, changes: asked, ticket, applied, report })
     }
+}
+
+/// When a refused caller should try again: one plugin timeout, at least a second.
+fn retry_after(loaded: &Loaded) -> Duration {
+    Duration::from_millis(loaded.identity.limits.timeout_ms).max(Duration::from_secs(1))
 }
 
 fn expect_world(loaded: &Loaded, world: World) -> Result<(), PluginError> {

@@ -9,7 +9,7 @@ use crate::bindings::base::switchboard::plugin::types::{Article, PluginError, Ti
 use crate::bindings::base::switchboard::plugin::{clock, config, kv, log, task_types, ticket, types};
 use crate::bindings::{action, filter, invoker};
 use crate::convert::{apply_change_to_snapshot, check_change};
-use crate::state::StoreState;
+use crate::state::{on_host, StoreState};
 
 fn denied(what: &str) -> PluginError {
     PluginError { code: "denied".into(), message: format!("this plugin was not granted {what}") }
@@ -101,30 +101,30 @@ fn kv_error(err: switchboard_core::desk::KvError) -> PluginError {
 impl kv::Host for StoreState {
     async fn get(&mut self, key: String) -> wasmtime::Result<Result<Option<Vec<u8>>, PluginError>> {
         let scope = self.kv_scope();
-        Ok(async {
+        Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, _) = scope?;
             desk.kv_get(&plugin, &key).await.map_err(kv_error)
-        }
+        })
         .await)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
         let scope = self.kv_scope();
-        Ok(async {
+        Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, quota) = scope?;
             desk.kv_write(&plugin, &key, Err(()), Some(&value), quota).await.map(|_| ()).map_err(kv_error)
-        }
+        })
         .await)
     }
 
     async fn delete(&mut self, key: String) -> wasmtime::Result<Result<bool, PluginError>> {
         let scope = self.kv_scope();
-        Ok(async {
+        Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, quota) = scope?;
             let existed = desk.kv_get(&plugin, &key).await.map_err(kv_error)?.is_some();
             desk.kv_write(&plugin, &key, Err(()), None, quota).await.map_err(kv_error)?;
             Ok(existed)
-        }
+        })
         .await)
     }
 
@@ -135,19 +135,19 @@ impl kv::Host for StoreState {
         new: Option<Vec<u8>>,
     ) -> wasmtime::Result<Result<bool, PluginError>> {
         let scope = self.kv_scope();
-        Ok(async {
+        Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, quota) = scope?;
             desk.kv_write(&plugin, &key, Ok(expected.as_deref()), new.as_deref(), quota).await.map_err(kv_error)
-        }
+        })
         .await)
     }
 
     async fn keys(&mut self, prefix: String) -> wasmtime::Result<Result<Vec<String>, PluginError>> {
         let scope = self.kv_scope();
-        Ok(async {
+        Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, _) = scope?;
             desk.kv_keys(&plugin, &prefix).await.map_err(kv_error)
-        }
+        })
         .await)
     }
 }
@@ -239,13 +239,13 @@ mod tests {
         let engine = PluginEngine::new(dir.path().join("cache")).expect("engine");
         let manifest = Manifest::parse(MANIFEST).expect("manifest");
 
-        let mut denied = new_store(&engine.engine, &identity(false, 1024), &manifest, Some(desk.clone()), None).expect("store");
+        let mut denied = new_store(&engine.engine, &identity(false, 1024), &manifest, Some(desk.clone()), None, None).expect("store");
         let err = denied.data_mut().get("k".into()).await.expect("no trap").expect_err("not granted");
         assert_eq!(err.code, "denied");
         let err = denied.data_mut().set("k".into(), b"v".to_vec()).await.expect("no trap").expect_err("not granted");
         assert_eq!(err.code, "denied");
 
-        let mut store = new_store(&engine.engine, &identity(true, 64), &manifest, Some(desk.clone()), None).expect("store");
+        let mut store = new_store(&engine.engine, &identity(true, 64), &manifest, Some(desk.clone()), None, None).expect("store");
         let kv = store.data_mut();
         kv.set("count".into(), b"1".to_vec()).await.expect("no trap").expect("set");
         assert_eq!(kv.get("count".into()).await.expect("no trap").expect("get"), Some(b"1".to_vec()));

@@ -5,38 +5,19 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
-use wasmtime::{Store, Trap};
+use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
+use crate::admission::Admitted;
+use crate::calls::{Call, CallResult};
 use crate::egress::{EgressHooks, EgressPolicy, HostPattern};
-use crate::engine::EPOCH_TICK;
+use crate::failure::{Failure, FailureKind, InvocationOutcome};
 use crate::manifest::{Manifest, World};
 use crate::state::{LimitExceeded, LimitHit, Limiter, LogSink, PluginIdentity, StoreState, TicketScope};
-use switchboard_core::desk::{InvocationRecord, SystemDesk};
-
-/// Why an invocation failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
-    /// `trap`, `timeout`, `memory_limit`, `table_limit`, `fuel`, `stack_overflow`,
-    /// `output_too_large`, `input_too_large`, `plugin_error`, `instantiate`, `host`.
-    pub kind: String,
-    /// What happened.
-    pub message: String,
-}
-
-impl Failure {
-    pub(crate) fn new(kind: &str, message: impl Into<String>) -> Failure {
-        Failure { kind: kind.to_string(), message: message.into() }
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.kind, self.message)
-    }
-}
+use crate::{Loaded, Prepared};
+use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, SystemDesk};
 
 /// How an invocation went, for the caller and the record.
 #[derive(Debug, Clone)]
@@ -70,12 +51,8 @@ impl Report {
             duration_us: self.duration_us as i64,
             fuel_used: Some(self.fuel_used as i64),
             peak_memory: self.peak_memory as i64,
-            outcome: match outcome {
-                Ok(()) => "ok".into(),
-                Err(f) if f.kind == "plugin_error" => "plugin_error".into(),
-                Err(_) => "failed".into(),
-            },
-            error_kind: outcome.as_ref().err().map(|f| f.kind.clone()),
+            outcome: InvocationOutcome::of(outcome).as_str().to_string(),
+            error_kind: outcome.as_ref().err().map(|f| f.kind.as_str().to_string()),
             error: outcome.as_ref().err().map(|f| f.message.clone()),
             logs: self.logs.clone(),
         }
@@ -88,6 +65,7 @@ pub(crate) fn new_store(
     identity: &Arc<PluginIdentity>,
     manifest: &Manifest,
     desk: Option<SystemDesk>,
+    host_runtime: Option<tokio::runtime::Handle>,
     ticket: Option<TicketScope>,
 ) -> Result<Store<StoreState>, Failure> {
     let limits = &identity.limits;
@@ -98,7 +76,7 @@ pub(crate) fn new_store(
     for dir in &manifest.capabilities.directories {
         let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
         wasi.preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(|e| Failure::new("host", format!("granted directory {} cannot be opened: {e}", dir.host)))?;
+            .map_err(|e| Failure::new(FailureKind::Host, format!("granted directory {} cannot be opened: {e}", dir.host)))?;
     }
     let hooks = if manifest.world == World::ServiceInvoker {
         EgressHooks::new(EgressPolicy {
@@ -126,14 +104,23 @@ pub(crate) fn new_store(
         stdout,
         stderr,
         desk,
+        host_runtime,
         ticket,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
-    let ticks = limits.timeout_ms.div_ceil(EPOCH_TICK.as_millis() as u64) + 1;
-    store.set_epoch_deadline(ticks);
-    store.epoch_deadline_trap();
-    store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(|e| Failure::new("host", e.to_string()))?;
+    // At every epoch tick the guest yields to the calls beside it on the
+    // execution threads; past its deadline (wall time from now) it traps.
+    let deadline = Instant::now() + std::time::Duration::from_millis(limits.timeout_ms);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if Instant::now() >= deadline {
+            Err(wasmtime::Error::new(Trap::Interrupt))
+        } else {
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(|e| Failure::new(FailureKind::Host, e.to_string()))?;
     Ok(store)
 }
 
@@ -141,31 +128,33 @@ pub(crate) fn new_store(
 pub(crate) fn classify(err: &wasmtime::Error, hit: Option<LimitHit>, timeout_ms: u64) -> Failure {
     if let Some(limit) = err.downcast_ref::<LimitExceeded>() {
         let kind = match hit {
-            Some(LimitHit::Table) => "table_limit",
-            _ => "memory_limit",
+            Some(LimitHit::Table) => FailureKind::TableLimit,
+            _ => FailureKind::MemoryLimit,
         };
         return Failure::new(kind, limit.0.clone());
     }
     if let Some(trap) = err.downcast_ref::<Trap>() {
         return match trap {
-            Trap::Interrupt => Failure::new("timeout", format!("the plugin ran longer than its {timeout_ms} ms limit")),
-            Trap::OutOfFuel => Failure::new("fuel", "the plugin used up its fuel budget"),
-            Trap::StackOverflow => Failure::new("stack_overflow", "the plugin overflowed its stack"),
-            Trap::UnreachableCodeReached => Failure::new("trap", "the plugin trapped: unreachable code (a panic or abort in the guest)"),
-            Trap::MemoryOutOfBounds => {
-                Failure::new("trap", "the plugin trapped: out-of-bounds memory access (a bug, or its shadow stack overflowed)")
+            Trap::Interrupt => Failure::new(FailureKind::Timeout, format!("the plugin ran longer than its {timeout_ms} ms limit")),
+            Trap::OutOfFuel => Failure::new(FailureKind::Fuel, "the plugin used up its fuel budget"),
+            Trap::StackOverflow => Failure::new(FailureKind::StackOverflow, "the plugin overflowed its stack"),
+            Trap::UnreachableCodeReached => {
+                Failure::new(FailureKind::Trap, "the plugin trapped: unreachable code (a panic or abort in the guest)")
             }
-            other => Failure::new("trap", format!("the plugin trapped: {other}")),
+            Trap::MemoryOutOfBounds => {
+                Failure::new(FailureKind::Trap, "the plugin trapped: out-of-bounds memory access (a bug, or its shadow stack overflowed)")
+            }
+            other => Failure::new(FailureKind::Trap, format!("the plugin trapped: {other}")),
         };
     }
     if hit == Some(LimitHit::Memory) {
-        return Failure::new("memory_limit", format!("{err:#}"));
+        return Failure::new(FailureKind::MemoryLimit, format!("{err:#}"));
     }
     let text = format!("{err:#}");
     if text.contains("pool") && text.contains("exhausted") || text.contains("maximum concurrent") {
-        return Failure::new("instantiate", format!("no instance slot free: {text}"));
+        return Failure::new(FailureKind::Instantiate, format!("no instance slot free: {text}"));
     }
-    Failure::new("trap", text)
+    Failure::new(FailureKind::Trap, text)
 }
 
 /// Collects the report from a finished store.
@@ -190,4 +179,99 @@ pub(crate) fn finish(store: Store<StoreState>, started: Instant, world: World, i
         logs,
     };
     (report, state)
+}
+
+/// Everything one call needs on an execution thread (owned: it runs there).
+pub(crate) struct Execution {
+    pub(crate) engine: wasmtime::Engine,
+    pub(crate) loaded: Arc<Loaded>,
+    pub(crate) desk: Option<SystemDesk>,
+    pub(crate) host_runtime: Option<tokio::runtime::Handle>,
+    pub(crate) call: Call,
+    pub(crate) scope: Option<TicketScope>,
+    /// The admitted share: held until the guest is gone, so a caller that
+    /// stops waiting does not free a slot its guest still uses.
+    pub(crate) share: Admitted,
+}
+
+/// What an execution produced.
+pub(crate) struct Executed {
+    pub(crate) result: Result<CallResult, Failure>,
+    pub(crate) report: Report,
+    pub(crate) scope: Option<TicketScope>,
+    pub(crate) audit: Vec<HttpAuditRecord>,
+}
+
+/// Runs one call on the current (execution) thread: store, instance, call,
+/// every limit armed. A guest blocked inside a host call is cut off one
+/// second after its timeout.
+pub(crate) async fn execute(execution: Execution) -> Executed {
+    let Execution { engine, loaded, desk, host_runtime, call, scope, share } = execution;
+    let identity = &loaded.identity;
+    let world = loaded.manifest.world;
+    let mut store = match new_store(&engine, identity, &loaded.manifest, desk, host_runtime, scope) {
+        Ok(store) => store,
+        Err(failure) => {
+            let report = Report {
+                plugin: identity.name.clone(),
+                version: identity.version.clone(),
+                world,
+                duration_us: 0,
+                fuel_used: 0,
+                peak_memory: 0,
+                logs: String::new(),
+            };
+            return Executed { result: Err(failure), report, scope: None, audit: Vec::new() };
+        }
+    };
+    let initial_fuel = store.get_fuel().unwrap_or(0);
+    let started = Instant::now();
+    let timeout = std::time::Duration::from_millis(identity.limits.timeout_ms);
+    let run = async {
+        match (&loaded.prepared, &call) {
+            (Prepared::Filter(pre), Call::Filter(mail)) => {
+                let instance = pre.instantiate_async(&mut store).await?;
+                Ok(instance.call_filter(&mut store, mail).await?.map(CallResult::Verdict))
+            }
+            (Prepared::Script(pre), Call::Script(context, params)) => {
+                let instance = pre.instantiate_async(&mut store).await?;
+                Ok(instance.call_run(&mut store, context, params).await?.map(CallResult::Outcome))
+            }
+            (Prepared::Action(pre), Call::Action(context, params)) => {
+                let instance = pre.instantiate_async(&mut store).await?;
+                Ok(instance.call_apply(&mut store, context, params).await?.map(CallResult::Changes))
+            }
+            (Prepared::Invoker(pre), Call::Invoke(request)) => {
+                let instance = pre.instantiate_async(&mut store).await?;
+                Ok(instance.call_invoke(&mut store, request).await?.map(CallResult::Response))
+            }
+            _ => Err(wasmtime::Error::msg(format!("this plugin implements {}, not the world of this call", world.as_str()))),
+        }
+    };
+    let outcome: Result<Result<CallResult, _>, wasmtime::Error> =
+        match tokio::time::timeout(timeout + std::time::Duration::from_secs(1), run).await {
+            Ok(r) => r,
+            Err(_) => Err(wasmtime::Error::new(Trap::Interrupt)),
+        };
+    let hit = store.data().limiter.hit;
+    let audit = store.data().hooks.take_audit();
+    let (report, mut state) = finish(store, started, world, initial_fuel);
+    // The instance is gone: its slot and memory go to the next caller.
+    drop(share);
+    let result = match outcome {
+        Err(err) => Err(classify(&err, hit, identity.limits.timeout_ms)),
+        Ok(Err(plugin_error)) => Err(Failure::new(FailureKind::PluginError, format!("{}: {}", plugin_error.code, plugin_error.message))),
+        Ok(Ok(value)) => {
+            let size = value.approx_size() as u64;
+            if size > identity.limits.max_output_bytes {
+                Err(Failure::new(
+                    FailureKind::OutputTooLarge,
+                    format!("the result is {size} bytes, over max_output_bytes {}", identity.limits.max_output_bytes),
+                ))
+            } else {
+                Ok(value)
+            }
+        }
+    };
+    Executed { result, report, scope: state.ticket.take(), audit }
 }

@@ -9,12 +9,15 @@
 //! with memory, time, fuel, table and output limits, so nothing leaks between
 //! calls and a hostile plugin only fails its own call.
 
+mod admission;
 mod bindings;
 mod calls;
 mod change;
 mod convert;
 pub mod egress;
 mod engine;
+mod executor;
+mod failure;
 mod host_fns;
 mod invoke;
 mod local;
@@ -28,7 +31,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use tokio::sync::{RwLock, Semaphore};
+use tokio::sync::RwLock;
 use wasmtime::component::Component;
 
 use crate::bindings::{action, filter, invoker, script};
@@ -51,7 +54,8 @@ pub mod wit {
         crate::convert::mail_from_bytes(raw, account, trusted, max_body)
     }
 }
-pub use invoke::{Failure, Report};
+pub use failure::{Failure, FailureKind, InvocationOutcome};
+pub use invoke::Report;
 pub use local::LocalInput;
 pub use recorder::PluginMetrics;
 
@@ -78,6 +82,15 @@ pub enum PluginError {
     /// The plugin is disabled or suspended.
     #[error("{0}")]
     Unavailable(String),
+    /// No execution slot became free in time; nothing ran. Retry after the
+    /// given time (HTTP: 503 with `Retry-After`).
+    #[error("{message}")]
+    Busy {
+        /// What was busy.
+        message: String,
+        /// When a retry is likely to be admitted.
+        retry_after: std::time::Duration,
+    },
     /// The engine could not be set up.
     #[error("wasm engine: {0}")]
     Engine(String),
@@ -95,6 +108,37 @@ pub struct PluginHostSettings {
     pub require_signatures: bool,
     /// Invocation records kept per plugin.
     pub records_kept: i64,
+    /// Where and how many plugin calls run at once.
+    pub execution: ExecutionSettings,
+}
+
+/// Bounds on plugin execution across the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecutionSettings {
+    /// Threads that run guest code (default: one per core). No other work
+    /// runs on them, and they run at a lower CPU priority than the threads
+    /// serving HTTP and jobs.
+    pub threads: usize,
+    /// Concurrent instances across all plugins (default and maximum: the
+    /// instance pool's 64).
+    pub instances: usize,
+    /// Concurrent calls of one plugin (default 16); the rest queue, served
+    /// round-robin with other plugins' callers.
+    pub per_plugin: usize,
+    /// MiB of linear memory all live instances may reserve together
+    /// (default 2048). Each call reserves its plugin's `memory_mib` limit.
+    pub memory_budget_mib: u64,
+}
+
+impl Default for ExecutionSettings {
+    fn default() -> ExecutionSettings {
+        ExecutionSettings {
+            threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            instances: engine::POOL_INSTANCES as usize,
+            per_plugin: 16,
+            memory_budget_mib: 2048,
+        }
+    }
 }
 
 /// A component prepared for instantiation, per world.
@@ -153,9 +197,14 @@ struct Inner {
     desk: Option<SystemDesk>,
     settings: PluginHostSettings,
     loaded: RwLock<HashMap<String, Arc<Loaded>>>,
-    /// One permit per pool slot: when all are taken, callers wait (within
-    /// their own timeout) instead of failing on an exhausted pool.
-    slots: Semaphore,
+    /// Admits calls within the instance, per-plugin and memory bounds, so
+    /// callers wait their turn instead of failing on an exhausted pool.
+    admission: Arc<admission::Admission>,
+    /// The threads guest code runs on.
+    executor: executor::Executor,
+    /// The runtime that created the host: core work a guest asks for
+    /// (database calls) runs there, beside the connections it uses.
+    host_runtime: Option<tokio::runtime::Handle>,
     recorder: recorder::Recorder,
 }
 
@@ -165,13 +214,22 @@ impl PluginHost {
     pub fn new(desk: Option<SystemDesk>, settings: PluginHostSettings) -> Result<PluginHost, PluginError> {
         let engine = PluginEngine::new(settings.cache_dir.clone())?;
         let recorder = recorder::Recorder::start(desk.clone(), settings.records_kept);
+        let execution = settings.execution;
+        let admission = admission::Admission::new(admission::AdmissionLimits {
+            instances: execution.instances.clamp(1, engine::POOL_INSTANCES as usize),
+            per_plugin: execution.per_plugin,
+            memory_bytes: execution.memory_budget_mib.saturating_mul(1024 * 1024),
+        });
+        let executor = executor::Executor::start(execution.threads)?;
         Ok(PluginHost {
             inner: Arc::new(Inner {
                 engine,
                 desk,
                 settings,
                 loaded: RwLock::new(HashMap::new()),
-                slots: Semaphore::new(engine::POOL_INSTANCES as usize),
+                admission,
+                executor,
+                host_runtime: tokio::runtime::Handle::try_current().ok(),
                 recorder,
             }),
         })

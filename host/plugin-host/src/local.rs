@@ -15,7 +15,8 @@ use crate::bindings::invoker::switchboard::plugin::invoker_types::InvokeRequest;
 use crate::calls::Call;
 use crate::convert::{mail_from_bytes, value_items};
 use crate::egress::RecordedResponse;
-use crate::invoke::{Failure, Report};
+use crate::failure::Failure;
+use crate::invoke::Report;
 use crate::manifest::{Manifest, World};
 use crate::state::{PluginIdentity, TicketScope};
 use crate::{PluginError, PluginHost};
@@ -258,7 +259,7 @@ impl PluginHost {
         call: Call,
         scope: Option<TicketScope>,
     ) -> Result<(Result<Value, Failure>, Report), PluginError> {
-        let (result, report, scope) = self.call(&loaded, call, scope).await;
+        let (result, report, scope) = self.call(&Arc::new(loaded), call, scope).await;
         let changes = |c: &[crate::bindings::base::switchboard::plugin::types::TicketChange]| {
             serde_json::to_value(c.iter().map(crate::PluginChange::from).collect::<Vec<_>>()).unwrap_or(Value::Null)
         };

@@ -7,7 +7,8 @@ use std::time::Duration;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::invoke::{Failure, Report};
+use crate::failure::{Failure, FailureKind, InvocationOutcome};
+use crate::invoke::Report;
 use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, SystemDesk};
 
 /// Prometheus collectors for plugin calls.
@@ -15,6 +16,7 @@ pub struct PluginMetrics {
     registry: Registry,
     invocations: IntCounterVec,
     errors: IntCounterVec,
+    refusals: IntCounterVec,
     latency: HistogramVec,
 }
 
@@ -26,6 +28,11 @@ impl PluginMetrics {
                 .expect("static metric");
         let errors = IntCounterVec::new(Opts::new("plugin_errors_total", "Plugin failures by plugin and kind"), &["plugin", "kind"])
             .expect("static metric");
+        let refusals = IntCounterVec::new(
+            Opts::new("plugin_refusals_total", "Plugin calls refused before running (busy host, disabled plugin) by plugin and kind"),
+            &["plugin", "kind"],
+        )
+        .expect("static metric");
         let latency = HistogramVec::new(
             HistogramOpts::new("plugin_invocation_duration_seconds", "Plugin invocation latency")
                 .buckets(vec![0.00001, 0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.01, 0.05, 0.25, 1.0, 5.0]),
@@ -34,13 +41,19 @@ impl PluginMetrics {
         .expect("static metric");
         registry.register(Box::new(invocations.clone())).expect("unique metric");
         registry.register(Box::new(errors.clone())).expect("unique metric");
+        registry.register(Box::new(refusals.clone())).expect("unique metric");
         registry.register(Box::new(latency.clone())).expect("unique metric");
-        PluginMetrics { registry, invocations, errors, latency }
+        PluginMetrics { registry, invocations, errors, refusals, latency }
     }
 
     /// The registry to expose on `/metrics`.
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// Counts a call refused before its guest ran.
+    pub(crate) fn refused(&self, plugin: &str, kind: FailureKind) {
+        self.refusals.with_label_values(&[plugin, kind.as_str()]).inc();
     }
 
     /// The collectors of one plugin, resolved once so a call only increments.
@@ -64,16 +77,13 @@ pub(crate) struct PluginCounters {
 
 impl PluginCounters {
     pub(crate) fn observe(&self, report: &Report, status: &Result<(), Failure>, metrics: &PluginMetrics) {
-        match status {
-            Ok(()) => self.ok.inc(),
-            Err(f) => {
-                if f.kind == "plugin_error" {
-                    self.plugin_error.inc();
-                } else {
-                    self.failed.inc();
-                }
-                metrics.errors.with_label_values(&[&report.plugin, &f.kind]).inc();
-            }
+        match InvocationOutcome::of(status) {
+            InvocationOutcome::Ok => self.ok.inc(),
+            InvocationOutcome::PluginError => self.plugin_error.inc(),
+            InvocationOutcome::Failed => self.failed.inc(),
+        }
+        if let Err(f) = status {
+            metrics.errors.with_label_values(&[&report.plugin, f.kind.as_str()]).inc();
         }
         self.latency.observe(report.duration_us as f64 / 1e6);
     }

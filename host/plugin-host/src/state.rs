@@ -11,7 +11,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
-use crate::bindings::base::switchboard::plugin::types::{Article, Ticket, TicketChange};
+use crate::bindings::base::switchboard::plugin::types::{Article, PluginError as GuestError, Ticket, TicketChange};
 use crate::egress::EgressHooks;
 use crate::manifest::Limits;
 use switchboard_core::desk::SystemDesk;
@@ -156,7 +156,25 @@ pub(crate) struct StoreState {
     pub(crate) stdout: MemoryOutputPipe,
     pub(crate) stderr: MemoryOutputPipe,
     pub(crate) desk: Option<SystemDesk>,
+    /// The runtime that owns the database connections (see [`StoreState::on_host`]).
+    pub(crate) host_runtime: Option<tokio::runtime::Handle>,
     pub(crate) ticket: Option<TicketScope>,
+}
+
+/// Runs core work a guest asked for (a database call) on the host's runtime
+/// `host`, beside the connections it uses, and waits for it on the execution
+/// thread. Without a host runtime (local runs) it runs in place.
+pub(crate) async fn on_host<T: Send + 'static>(
+    host: Option<tokio::runtime::Handle>,
+    work: impl std::future::Future<Output = Result<T, GuestError>> + Send + 'static,
+) -> Result<T, GuestError> {
+    match host {
+        Some(runtime) => runtime.spawn(work).await.unwrap_or_else(|err| {
+            tracing::warn!(error = %err, "a plugin's host call failed");
+            Err(GuestError { code: "unavailable".into(), message: "the host could not complete the call".into() })
+        }),
+        None => work.await,
+    }
 }
 
 impl WasiView for StoreState {

@@ -127,7 +127,12 @@ pub async fn start(
 
 /// Plugin host settings from the configuration, caching compiled components in `cache_dir`.
 pub fn plugin_settings(config: &Config, cache_dir: PathBuf) -> PluginHostSettings {
-    PluginHostSettings { cache_dir, require_signatures: config.require_signed_plugins, records_kept: 200 }
+    PluginHostSettings {
+        cache_dir,
+        require_signatures: config.require_signed_plugins,
+        records_kept: 200,
+        execution: config.plugin_execution,
+    }
 }
 
 /// Opens and migrates the database and wraps it in the core (no seeding).

@@ -32,7 +32,7 @@ pub(crate) use require_plugins;
 pub(crate) fn host(db: &TestDb, cache: &std::path::Path) -> PluginHost {
     PluginHost::new(
         Some(db.system.clone()),
-        PluginHostSettings { cache_dir: cache.to_path_buf(), require_signatures: false, records_kept: 100 },
+        PluginHostSettings { cache_dir: cache.to_path_buf(), require_signatures: false, records_kept: 100, execution: Default::default() },
     )
     .expect("plugin host")
 }

@@ -174,6 +174,14 @@ impl Server {
         let _ = child.wait();
     }
 
+    /// Resident memory of the server process in bytes (Linux `/proc`), or
+    /// `None` when it runs in this process or is not running.
+    pub fn server_rss(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let statm = fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+        statm.split_whitespace().nth(1)?.parse::<u64>().ok().map(|pages| pages * 4096)
+    }
+
     /// Whether the server process is running (started and not yet exited).
     pub fn is_running(&mut self) -> bool {
         match self.child.as_mut() {
