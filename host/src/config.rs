@@ -174,6 +174,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let plugin_execution = plugin_execution(serve, &file)?;
         let data_dir = common.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("switchboard-data"));
         let database_url = match common.database_url.clone().or(file.database_url) {
             Some(url) => url,
@@ -219,7 +220,6 @@ impl Config {
             fields.push(field);
         }
         let customer = CustomerPolicy { queues: names(serve.customer_queues.clone().or(file.customer_queues)), fields };
-        let plugin_execution = plugin_execution(serve, &file)?;
         Ok(Config {
             data_dir,
             database_url,

@@ -47,8 +47,9 @@ impl Drop for Admitted {
         state.free_instances += 1;
         state.free_memory += self.memory;
         if let Some(running) = state.running.get_mut(&self.plugin) {
-            *running -= 1;
-            if *running == 0 {
+            running.calls -= 1;
+            running.memory -= self.memory;
+            if running.calls == 0 {
                 state.running.remove(&self.plugin);
             }
         }
@@ -62,10 +63,17 @@ struct Waiter {
     grant: oneshot::Sender<()>,
 }
 
+/// What one plugin holds now.
+#[derive(Default)]
+struct Running {
+    calls: usize,
+    memory: u64,
+}
+
 struct State {
     free_instances: usize,
     free_memory: u64,
-    running: HashMap<Arc<str>, usize>,
+    running: HashMap<Arc<str>, Running>,
     /// Waiting callers per plugin, oldest first.
     waiting: BTreeMap<Arc<str>, VecDeque<Waiter>>,
     /// The plugin served last; the next grant goes to the one after it.
@@ -150,13 +158,20 @@ impl Admission {
     }
 
     fn fits(&self, state: &State, plugin: &Arc<str>, memory: u64) -> bool {
-        state.free_instances > 0 && state.free_memory >= memory && state.running.get(plugin).copied().unwrap_or(0) < self.limits.per_plugin
+        let held = state.running.get(plugin);
+        let (calls, held_memory) = held.map_or((0, 0), |r| (r.calls, r.memory));
+        // A plugin holds at most a quarter of the memory budget (or one call,
+        // when one call needs more), so others always find room.
+        let memory_share = calls == 0 || held_memory + memory <= self.limits.memory_bytes / 4;
+        state.free_instances > 0 && state.free_memory >= memory && calls < self.limits.per_plugin && memory_share
     }
 
     fn take(state: &mut State, plugin: &Arc<str>, memory: u64) {
         state.free_instances -= 1;
         state.free_memory -= memory;
-        *state.running.entry(plugin.clone()).or_insert(0) += 1;
+        let running = state.running.entry(plugin.clone()).or_default();
+        running.calls += 1;
+        running.memory += memory;
         state.last_served = Some(plugin.clone());
     }
 
@@ -263,12 +278,17 @@ mod tests {
     #[tokio::test]
     async fn the_memory_budget_bounds_live_instances() {
         let admission = Admission::new(AdmissionLimits { instances: 64, per_plugin: 64, memory_bytes: 256 * MIB });
-        let big = name("big");
+        let (big, other) = (name("big"), name("other"));
         let a = admission.admit(&big, 128 * MIB, Duration::from_secs(1)).await.expect("fits");
-        let _b = admission.admit(&big, 128 * MIB, Duration::from_secs(1)).await.expect("fits");
-        assert!(matches!(admission.admit(&big, 128 * MIB, Duration::from_millis(30)).await, Err(Refused::Busy { .. })));
+        assert!(
+            matches!(admission.admit(&big, 32 * MIB, Duration::from_millis(30)).await, Err(Refused::Busy { .. })),
+            "one plugin holds at most a quarter of the budget (or one call)"
+        );
+        let _b = admission.admit(&other, 64 * MIB, Duration::from_secs(1)).await.expect("fits");
+        let _c = admission.admit(&name("third"), 64 * MIB, Duration::from_secs(1)).await.expect("fits");
+        assert!(matches!(admission.admit(&name("fourth"), 64 * MIB, Duration::from_millis(30)).await, Err(Refused::Busy { .. })));
         drop(a);
-        admission.admit(&big, 128 * MIB, Duration::from_millis(30)).await.expect("freed memory is reused");
+        admission.admit(&name("fourth"), 64 * MIB, Duration::from_millis(30)).await.expect("freed memory is reused");
         assert_eq!(
             admission.admit(&big, 512 * MIB, Duration::from_millis(30)).await.err(),
             Some(Refused::TooLarge { memory: 512 * MIB, budget: 256 * MIB })

@@ -39,6 +39,9 @@ impl Executor {
             .worker_threads(threads.max(1))
             .max_blocking_threads(64)
             .thread_name("plugin-exec")
+            // New calls (queued from the request threads) go before guests
+            // that yielded after a slice: a short call waits one slice at most.
+            .global_queue_interval(1)
             .on_thread_start(lower_priority)
             .enable_all()
             .build()

@@ -109,10 +109,12 @@ pub(crate) fn new_store(
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
-    // At every epoch tick the guest yields to the calls beside it on the
-    // execution threads; past its deadline (wall time from now) it traps.
+    // After its first full tick the guest yields to the calls beside it on
+    // the execution threads at every tick (a short call never yields, so it
+    // is never queued behind long ones); past its deadline (wall time from
+    // now) it traps.
     let deadline = Instant::now() + std::time::Duration::from_millis(limits.timeout_ms);
-    store.set_epoch_deadline(1);
+    store.set_epoch_deadline(2);
     store.epoch_deadline_callback(move |_| {
         if Instant::now() >= deadline {
             Err(wasmtime::Error::new(Trap::Interrupt))

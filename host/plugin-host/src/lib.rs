@@ -126,7 +126,8 @@ pub struct ExecutionSettings {
     /// round-robin with other plugins' callers.
     pub per_plugin: usize,
     /// MiB of linear memory all live instances may reserve together
-    /// (default 2048). Each call reserves its plugin's `memory_mib` limit.
+    /// (default 2048). Each call reserves its plugin's `memory_mib` limit;
+    /// one plugin holds at most a quarter of the budget (or one call).
     pub memory_budget_mib: u64,
 }
 
