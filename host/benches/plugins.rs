@@ -135,7 +135,14 @@ fn main() {
 
         let dir = tempfile::tempdir().expect("temp");
         let desk = open_desk(dir.path()).await;
-        let settings = PluginHostSettings { cache_dir: dir.path().join("cache"), require_signatures: false, records_kept: 1000, execution: Default::default() };
+        let settings = PluginHostSettings {
+            cache_dir: dir.path().join("cache"),
+            require_signatures: false,
+            records_kept: 1000,
+            ceilings: Default::default(),
+            protected: Default::default(),
+            execution: Default::default(),
+        };
         let host = PluginHost::new(Some(desk.clone()), settings.clone()).expect("host");
 
         let mut components: Vec<(&str, String, Vec<u8>, String)> = Vec::new();

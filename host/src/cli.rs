@@ -2,6 +2,7 @@
 
 mod agent;
 mod plugin;
+mod plugin_keys;
 
 use crate::config::{CommonArgs, Config, ConfigError, ServeArgs};
 use crate::desk::{Actor, Desk, DeskError, NewToken, SystemDesk};

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::db::SqliteSync;
 use crate::desk::{CustomerField, CustomerPolicy, JobKind};
-use crate::plugin::ExecutionSettings;
+use crate::plugin::{ExecutionSettings, PluginCeilings};
 
 /// Where the configuration and the database are: the flags of every subcommand
 /// that opens the database (`serve`, `migrate`, `token`, `agent`, most of
@@ -127,6 +127,7 @@ struct FileConfig {
     plugin_concurrency: Option<usize>,
     plugin_concurrency_per_plugin: Option<usize>,
     plugin_memory_budget_mib: Option<u64>,
+    plugin_ceilings: Option<PluginCeilings>,
 }
 
 /// A configuration problem, naming the setting or file.
@@ -165,6 +166,9 @@ pub struct Config {
     pub require_signed_plugins: bool,
     /// Where and how many plugin calls run at once.
     pub plugin_execution: ExecutionSettings,
+    /// The most any plugin is granted (`[plugin_ceilings]` in the file; each key
+    /// as in a manifest's `[limits]`, plus `breaker_threshold`).
+    pub plugin_ceilings: PluginCeilings,
 }
 
 impl Config {
@@ -220,6 +224,8 @@ impl Config {
             fields.push(field);
         }
         let customer = CustomerPolicy { queues: names(serve.customer_queues.clone().or(file.customer_queues)), fields };
+        let plugin_ceilings = file.plugin_ceilings.unwrap_or_default();
+        plugin_ceilings.validate().map_err(ConfigError)?;
         Ok(Config {
             data_dir,
             database_url,
@@ -235,6 +241,7 @@ impl Config {
             customer,
             require_signed_plugins: serve.signing.require_signed_plugins.or(file.require_signed_plugins).unwrap_or(false),
             plugin_execution,
+            plugin_ceilings,
         })
     }
 }

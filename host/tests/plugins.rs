@@ -1,7 +1,7 @@
 //! Plugins through the real host: the example plugins, install checks and the
 //! precompiled cache, the Python and JavaScript ports, the webhook invoker;
 //! hostile guests and the breaker (`sandbox`), outbound HTTP (`egress`) and
-//! the key-value store (`kv`), whose rights a plugin acts with (`permissions`)
+//! the key-value store (`kv`), limits and directory grants (`limits`), whose rights a plugin acts with (`permissions`)
 //! in the modules below. Every test runs on each
 //! backend.
 
@@ -10,6 +10,8 @@ mod common;
 mod egress;
 #[path = "plugins/kv.rs"]
 mod kv;
+#[path = "plugins/limits.rs"]
+mod limits;
 #[path = "plugins/permissions.rs"]
 mod permissions;
 #[path = "plugins/sandbox.rs"]

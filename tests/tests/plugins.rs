@@ -470,19 +470,35 @@ async fn cli_management(backend: Backend) {
 }
 
 async fn signed_installs(backend: Backend) {
-    use ed25519_dalek::{Signer, SigningKey};
     let server = Server::start(backend).await;
     let tmp = tempfile::tempdir().expect("temp dir");
-    let key = SigningKey::generate(&mut rand::rngs::OsRng);
-    let public = hex::encode(key.verifying_key().to_bytes());
+    // An author's key and signatures, made with the CLI (no server needed).
+    let key_file = tmp.path().join("release.key");
+    let key_path = key_file.display().to_string();
+    let made = local_ok(&["plugin", "keygen", "--out", &key_path]);
+    let public = made.lines().find_map(|l| l.strip_prefix("public key: ")).unwrap_or_else(|| panic!("no public key:\n{made}")).to_string();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).expect("key file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the private key is readable by its owner only");
+    }
+    let again = local(&["plugin", "keygen", "--out", &key_path], None);
+    assert!(!again.status.success(), "keygen never overwrites a key");
     let bytes = wasm_bytes("spam_filter");
     let spam = wasm("spam_filter").display().to_string();
-    let good_hex = hex::encode(key.sign(&bytes).to_bytes());
-    let bad_hex = hex::encode(key.sign(&wasm_bytes("keyword_router")).to_bytes());
-    let good = write(tmp.path(), "good.sig", format!("{good_hex}\n"));
-    let bad = write(tmp.path(), "bad.sig", &bad_hex);
-    let garbage = write(tmp.path(), "garbage.sig", "not a signature");
     let m = |v: &str| write(tmp.path(), &format!("spam-{v}.toml"), with_version(&manifest("spam-filter"), v));
+    let sign = |manifest: &str, out: &str| {
+        let sig = tmp.path().join(out).display().to_string();
+        local_ok(&["plugin", "sign", "--key", &key_path, &spam, "--manifest", manifest, "--out", &sig]);
+        sig
+    };
+    let good = sign(&m("0.2.0"), "good.sig");
+    let signature_of = |path: &str| std::fs::read_to_string(path).expect("signature").trim().to_string();
+    let printed = local_ok(&["plugin", "sign", "--key", &key_path, &spam, "--manifest", &m("0.2.0")]);
+    assert_eq!(printed.trim(), signature_of(&good), "without --out the signature goes to stdout");
+    let bad = write(tmp.path(), "bad.sig", signature_of(&sign(&m("0.9.0"), "other.sig")));
+    let garbage = write(tmp.path(), "garbage.sig", "not a signature");
 
     let err = cli_fails(&server, &["plugin", "install", &spam, "--manifest", &m("0.2.0"), "--signature", &good]);
     assert!(err.contains("signature"), "a signature from an untrusted key must be refused:\n{err}");
@@ -503,8 +519,9 @@ async fn signed_installs(backend: Backend) {
     // Over the API: the `signature` part.
     let admin = server.admin_token();
     let m3 = with_version(&manifest("spam-filter"), "0.3.0");
-    install_api(&server, Some(&admin), &bytes, &m3, Some(&bad_hex)).await.expect_field_error(&[422], "signature");
-    let done = install_api(&server, Some(&admin), &bytes, &m3, Some(&good_hex)).await.expect(201);
+    let m3_sig = signature_of(&sign(&m("0.3.0"), "m3.sig"));
+    install_api(&server, Some(&admin), &bytes, &m3, Some(&signature_of(&bad))).await.expect_field_error(&[422], "signature");
+    let done = install_api(&server, Some(&admin), &bytes, &m3, Some(&m3_sig)).await.expect(201);
     assert_eq!(done["plugin"]["version"], "0.3.0");
     let items = server.admin_get("/api/v1/plugins/spam-filter/versions").await.items();
     assert_eq!(versions_of(&items), ["0.3.0", "0.2.0", "0.1.0"]);
@@ -515,8 +532,25 @@ async fn signed_installs(backend: Backend) {
     let out = server.run_cli(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0")]);
     let (stdout, stderr) = texts(&out);
     assert!(!out.status.success() && stderr.contains("signature"), "unsigned install under --require-signed-plugins:\n{stdout}\n{stderr}");
-    let out = server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0"), "--signature", &good]);
+    let m4_sig = sign(&m("0.4.0"), "m4.sig");
+    let out = server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0"), "--signature", &m4_sig]);
     assert!(out.contains("installed spam-filter 0.4.0"), "{out}");
+
+    // The signature covers the manifest: a signed plugin.toml edited after
+    // signing (a raised limit, a new capability) no longer installs as signed.
+    let m5 = with_version(&manifest("spam-filter"), "0.5.0");
+    let m5_file = write(tmp.path(), "spam-0.5.0.toml", &m5);
+    let m5_sig = sign(&m5_file, "m5.sig");
+    let edits = [m5.replace("timeout_ms = 500", "timeout_ms = 5000"), m5.replace("[capabilities]", "[capabilities]\nkv = true")];
+    for edited in edits {
+        assert_ne!(edited, m5, "the edit must change the manifest");
+        let file = write(tmp.path(), "edited.toml", &edited);
+        let err = cli_fails(&server, &["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &file, "--signature", &m5_sig]);
+        assert!(err.contains("signature") && err.contains("plugin.toml"), "an edited signed manifest must be refused:\n{err}");
+        install_api(&server, Some(&admin), &bytes, &edited, Some(&signature_of(&m5_sig))).await.expect_field_error(&[422], "signature");
+    }
+    let out = server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m5_file, "--signature", &m5_sig]);
+    assert!(out.contains("installed spam-filter 0.5.0"), "the unedited manifest still installs:\n{out}");
 }
 
 #[test]

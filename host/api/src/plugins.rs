@@ -20,7 +20,7 @@ use crate::query::{limit, ApiQuery};
 use crate::uploads::PluginUploadDto;
 use crate::AppState;
 use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, PluginSummary, PluginVersion, Trigger};
-use switchboard_plugin_host::{PluginChange, PluginError};
+use switchboard_plugin_host::{LimitGrant, PluginChange, PluginError};
 
 impl From<PluginError> for ApiError {
     fn from(err: PluginError) -> Self {
@@ -89,10 +89,34 @@ list_dto!(PluginListDto, PluginDto);
 pub(crate) struct InstallDto {
     /// The plugin.
     plugin: PluginDto,
-    /// Granted capabilities.
+    /// Granted capabilities, one line each (outbound HTTP, key-value store, directories).
     capabilities: Vec<String>,
-    /// Capabilities the previous version did not have.
+    /// Every limit as the manifest asked for it and as the host grants it.
+    limits: Vec<LimitDto>,
+    /// The version that was active before this install, if any.
+    previous_version: Option<String>,
+    /// What the previous version did not have: new capabilities and raised
+    /// limits (on a first install, every capability and limit).
     added_capabilities: Vec<String>,
+}
+
+/// One limit: asked for and granted (less than asked when clamped to the host's ceiling).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct LimitDto {
+    /// The manifest key, e.g. `limits.memory_mib` or `policy.breaker_threshold`.
+    key: String,
+    /// What the manifest asked for; null when it left the key to the default.
+    requested: Option<u64>,
+    /// What the plugin gets; null only for fuel without a limit.
+    granted: Option<u64>,
+    /// Whether the host granted less than asked for.
+    clamped: bool,
+}
+
+impl From<LimitGrant> for LimitDto {
+    fn from(g: LimitGrant) -> Self {
+        LimitDto { key: g.key.to_string(), requested: g.requested, granted: g.granted, clamped: g.clamped() }
+    }
 }
 
 /// An installed version.
@@ -267,7 +291,7 @@ async fn list_plugins(State(state): State<AppState>, caller: Caller) -> Result<J
 }
 
 #[utoipa::path(post, path = "/api/v1/plugins", tag = "plugins",
-    summary = "Install a plugin (admin): multipart with a `component` file part, a `manifest` part (plugin.toml) and optionally a `signature` part (hex ed25519)",
+    summary = "Install a plugin (admin): multipart with a `component` file part, a `manifest` part (plugin.toml) and optionally a `signature` part (hex ed25519 over the component and the manifest, see sdk/README.md)",
     request_body(content = PluginUploadDto, content_type = "multipart/form-data"),
     responses((status = 201, body = InstallDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem),
         (status = 413, body = Problem), (status = 422, body = Problem)),
@@ -297,8 +321,10 @@ async fn install_plugin(
         StatusCode::CREATED,
         Json(InstallDto {
             plugin: report.summary.into(),
-            capabilities: report.capabilities,
-            added_capabilities: report.added_capabilities,
+            capabilities: report.grants.capabilities,
+            limits: report.grants.limits.into_iter().map(Into::into).collect(),
+            previous_version: report.grants.previous_version,
+            added_capabilities: report.grants.added_capabilities,
         }),
     ))
 }

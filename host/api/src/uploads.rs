@@ -43,7 +43,7 @@ impl PartialSchema for PluginUploadDto {
             .description(Some("The parts of a plugin upload; no other part is accepted."))
             .property("component", bytes_part("application/wasm", "The WebAssembly component (.wasm)."))
             .property("manifest", bytes_part("application/toml", "The manifest (plugin.toml), UTF-8."))
-            .property("signature", bytes_part("text/plain", "Hex ed25519 signature of the component by a trusted key (optional)."))
+            .property("signature", bytes_part("text/plain", "Hex ed25519 signature by a trusted key of the component together with the manifest, as `switchboard plugin sign` makes it (optional)."))
             .required("component")
             .required("manifest")
             .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))

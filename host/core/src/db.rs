@@ -239,8 +239,8 @@ impl Db {
     }
 }
 
-/// The file path inside a `sqlite://` URL, if any.
-fn sqlite_path(url: &str) -> Option<String> {
+/// The file path inside a `sqlite://` URL, if any (none for PostgreSQL or `:memory:`).
+pub fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_string())

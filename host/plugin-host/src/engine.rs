@@ -22,6 +22,16 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Pool sizing (fits a 2-core machine; big Python/JS components included).
 pub(crate) const POOL_INSTANCES: u32 = 64;
 
+/// The most linear memory the pool gives one instance, in bytes: no manifest
+/// or ceiling can grant more (see `ceilings::POOL_MAX_MEMORY_MIB`).
+pub(crate) const POOL_MAX_MEMORY_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Table elements the pool gives one table.
+pub(crate) const POOL_TABLE_ELEMENTS: u64 = 200_000;
+
+/// Core instances the pool gives one component.
+pub(crate) const POOL_INSTANCES_PER_COMPONENT: u64 = 50;
+
 /// The engine, its linkers and the artifact cache.
 pub(crate) struct PluginEngine {
     pub(crate) engine: Engine,
@@ -52,11 +62,11 @@ fn engine_config(pooling: bool) -> Config {
             .total_memories(POOL_INSTANCES * 2)
             .total_tables(POOL_INSTANCES * 4)
             .total_stacks(POOL_INSTANCES)
-            .max_core_instances_per_component(50)
+            .max_core_instances_per_component(POOL_INSTANCES_PER_COMPONENT as u32)
             .max_memories_per_component(16)
             .max_tables_per_component(32)
-            .max_memory_size(512 * 1024 * 1024)
-            .table_elements(200_000)
+            .max_memory_size(POOL_MAX_MEMORY_BYTES as usize)
+            .table_elements(POOL_TABLE_ELEMENTS as usize)
             .max_component_instance_size(8 * 1024 * 1024)
             .max_core_instance_size(8 * 1024 * 1024)
             .linear_memory_keep_resident(4 * 1024 * 1024)
@@ -140,6 +150,7 @@ fn strict_linker(engine: &Engine, world: World) -> Result<Linker<StoreState>, Pl
     let mut linker = Linker::<StoreState>::new(engine);
     let fail = |e: wasmtime::Error| PluginError::Engine(format!("linker for {}: {e}", world.as_str()));
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(fail)?;
+    crate::fs_guard::add_to_linker(&mut linker).map_err(fail)?;
     match world {
         World::PostmasterFilter => {
             bindings::filter::PostmasterFilter::add_to_linker::<_, HasSelf<StoreState>>(&mut linker, |s| s).map_err(fail)?

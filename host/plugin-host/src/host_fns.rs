@@ -219,12 +219,13 @@ mod tests {
 
     fn identity(kv: bool, quota: u64) -> Arc<PluginIdentity> {
         let manifest = Manifest::parse(MANIFEST).expect("manifest");
-        let mut limits = manifest.limits();
+        let mut limits = manifest.limits(&crate::PluginCeilings::default());
         limits.kv_max_bytes = quota;
         Arc::new(PluginIdentity {
             name: "kv-probe".into(),
             version: "0.1.0".into(),
             limits,
+            directories: Vec::new(),
             kv,
             config: BTreeMap::new(),
             http_replay: None,

@@ -73,10 +73,11 @@ pub(crate) fn new_store(
     let stderr = MemoryOutputPipe::new(limits.max_log_bytes as usize);
     let mut wasi = WasiCtxBuilder::new();
     wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
-    for dir in &manifest.capabilities.directories {
+    for dir in &identity.directories {
         let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
-        wasi.preopened_dir(&dir.host, &dir.guest, perms)
-            .map_err(|e| Failure::new(FailureKind::Host, format!("granted directory {} cannot be opened: {e}", dir.host)))?;
+        let host = dir.recheck().map_err(|e| Failure::new(FailureKind::Host, format!("granted directory refused: {e}")))?;
+        wasi.preopened_dir(host, &dir.guest, perms)
+            .map_err(|e| Failure::new(FailureKind::Host, format!("granted directory {} cannot be opened: {e}", host.display())))?;
     }
     let hooks = if manifest.world == World::ServiceInvoker {
         EgressHooks::new(EgressPolicy {

@@ -182,6 +182,7 @@ impl PluginHost {
         allow_http: bool,
     ) -> Result<(Result<Value, Failure>, Report), PluginError> {
         let manifest = Manifest::parse(manifest_text)?;
+        crate::PluginCeilings::refuse_beyond_pool(&manifest)?;
         let sha256 = hex::encode(Sha256::digest(bytes));
         let mut settings = crate::config_defaults(&manifest);
         settings.extend(config);
@@ -189,7 +190,8 @@ impl PluginHost {
         let (call, scope, replay) = match (manifest.world, input) {
             (World::PostmasterFilter, LocalInput::Mail(raw)) => {
                 let mail =
-                    mail_from_bytes(&raw, "local", false, manifest.limits().max_input_bytes as usize).map_err(PluginError::Invalid)?;
+                    mail_from_bytes(&raw, "local", false, manifest.limits(self.ceilings()).max_input_bytes as usize)
+                        .map_err(PluginError::Invalid)?;
                 (Call::Filter(mail), None, None)
             }
             (World::ScriptTask, LocalInput::TicketJson(value)) => {
@@ -243,7 +245,8 @@ impl PluginHost {
         let identity = PluginIdentity {
             name: manifest.name.clone(),
             version: manifest.version.clone(),
-            limits: manifest.limits(),
+            limits: manifest.limits(self.ceilings()),
+            directories: loaded.identity.directories.clone(),
             kv: manifest.capabilities.kv,
             config: settings,
             http_replay: Some(Arc::new(replay.unwrap_or_default())),

@@ -83,7 +83,8 @@ pub struct Capabilities {
     pub directories: Vec<DirectoryGrant>,
 }
 
-/// Resource limits; unset ones take the host defaults.
+/// Resource limits as the manifest asks for them: requests that the host
+/// clamps to its ceilings (`crate::ceilings`); unset ones take the defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsSpec {
@@ -111,7 +112,7 @@ pub struct LimitsSpec {
     pub instances: Option<u64>,
 }
 
-/// Limits with the defaults applied.
+/// Limits as granted: the defaults applied and every value clamped to the host's ceilings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Linear memory, bytes.
@@ -290,29 +291,6 @@ impl Manifest {
         Ok(())
     }
 
-    /// Limits with host defaults applied.
-    pub fn limits(&self) -> Limits {
-        let l = &self.limits;
-        Limits {
-            memory_bytes: l.memory_mib.unwrap_or(64) * 1024 * 1024,
-            timeout_ms: l.timeout_ms.unwrap_or(2000),
-            fuel: l.fuel,
-            max_input_bytes: l.max_input_bytes.unwrap_or(4 * 1024 * 1024),
-            max_output_bytes: l.max_output_bytes.unwrap_or(1024 * 1024),
-            max_log_bytes: l.max_log_bytes.unwrap_or(64 * 1024),
-            max_http_requests: l.max_http_requests.unwrap_or(10),
-            max_http_response_bytes: l.max_http_response_bytes.unwrap_or(1024 * 1024),
-            kv_max_bytes: l.kv_max_bytes.unwrap_or(1024 * 1024),
-            table_elements: l.table_elements.unwrap_or(200_000),
-            instances: l.instances.unwrap_or(50),
-        }
-    }
-
-    /// Consecutive failures before the breaker suspends the plugin.
-    pub fn breaker_threshold(&self) -> i64 {
-        i64::from(self.policy.breaker_threshold.unwrap_or(10).max(1))
-    }
-
     /// A one-line-per-item description of the capabilities, for people.
     pub fn capability_lines(&self) -> Vec<String> {
         let c = &self.capabilities;
@@ -385,8 +363,6 @@ default = "5"
     fn a_good_manifest_parses_with_defaults() {
         let m = Manifest::parse(GOOD).expect("valid");
         assert_eq!(m.world, World::PostmasterFilter);
-        assert_eq!(m.limits().memory_bytes, 64 * 1024 * 1024);
-        assert_eq!(m.limits().timeout_ms, 2000);
         assert_eq!(m.capability_lines(), vec!["its key-value store".to_string()]);
     }
 

@@ -22,6 +22,8 @@ pub(crate) struct PluginIdentity {
     pub(crate) name: String,
     pub(crate) version: String,
     pub(crate) limits: Limits,
+    /// Directory grants as checked at load (canonical host paths).
+    pub(crate) directories: Vec<crate::grants::CheckedGrant>,
     pub(crate) kv: bool,
     /// Configuration values (secrets included; never logged).
     pub(crate) config: BTreeMap<String, String>,

@@ -10,21 +10,30 @@ use crate::cli::CliError;
 use crate::config::{CommonArgs, SigningArgs};
 use crate::desk::{Actor, Desk, Trigger};
 use crate::plugin::manifest::World;
-use crate::plugin::{LocalInput, PluginError, PluginHost};
+use crate::plugin::{Grants, LocalInput, PluginError, PluginHost};
 
 /// Plugin subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum PluginCommand {
     /// Install a component (or a new version of it) and make it active.
+    ///
+    /// Prints what the plugin is granted: its capabilities and every limit as
+    /// asked for and as granted (clamped to the server's `[plugin_ceilings]`),
+    /// and for an upgrade what is new or raised. When standard input is a
+    /// terminal and --yes is not given, it shows this first and asks y/N;
+    /// otherwise (scripts, CI) it installs without asking.
     Install {
         /// The component (.wasm).
         file: PathBuf,
         /// Its manifest [default: the first plugin.toml in the file's directory or above].
         #[arg(long)]
         manifest: Option<PathBuf>,
-        /// A file holding the hex ed25519 signature of the component.
+        /// A file holding the hex ed25519 signature of the component with its manifest (`plugin sign`).
         #[arg(long)]
         signature: Option<PathBuf>,
+        /// Install without asking, also on a terminal.
+        #[arg(long, short = 'y')]
+        yes: bool,
         #[command(flatten)]
         signing: SigningArgs,
         /// Where the database is.
@@ -156,6 +165,28 @@ pub(crate) enum PluginCommand {
         #[arg(long)]
         allow_http: bool,
     },
+    /// Make an ed25519 signing key: writes the private key to KEYFILE (mode 0600)
+    /// and prints the public key for `plugin trust-key`.
+    Keygen {
+        /// Where to write the private key (must not exist).
+        #[arg(long, value_name = "KEYFILE")]
+        out: PathBuf,
+    },
+    /// Sign a component together with its manifest (the signature covers both;
+    /// see sdk/README.md) and write the hex signature to --out or stdout.
+    Sign {
+        /// The private key file from `plugin keygen`.
+        #[arg(long, value_name = "KEYFILE")]
+        key: PathBuf,
+        /// The component (.wasm).
+        file: PathBuf,
+        /// Its manifest, exactly as it will be installed [default: the first plugin.toml in the file's directory or above].
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Where to write the signature [default: stdout].
+        #[arg(long, value_name = "SIG")]
+        out: Option<PathBuf>,
+    },
     /// Trust an ed25519 public key (64 hex digits) for plugin signatures.
     TrustKey {
         /// A name for the key.
@@ -225,7 +256,7 @@ impl PluginCommand {
     /// and `new` need none, so their `--help` does not show them).
     pub(crate) fn database(&self) -> Option<&CommonArgs> {
         match self {
-            PluginCommand::New { .. } | PluginCommand::Run { .. } => None,
+            PluginCommand::New { .. } | PluginCommand::Run { .. } | PluginCommand::Keygen { .. } | PluginCommand::Sign { .. } => None,
             PluginCommand::Install { common, .. }
             | PluginCommand::List { common }
             | PluginCommand::Info { common, .. }
@@ -255,7 +286,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
     let admin = Actor::System;
     let need_desk = || desk.clone().ok_or_else(|| CliError::Usage("this command needs the database".into()));
     match command {
-        PluginCommand::Install { file, manifest, signature, .. } => {
+        PluginCommand::Install { file, manifest, signature, yes, .. } => {
             let bytes = read(file)?;
             let manifest_file = manifest_path(file, manifest)?;
             let text = String::from_utf8(read(&manifest_file)?)
@@ -264,19 +295,35 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 Some(p) => Some(String::from_utf8_lossy(&read(p)?).trim().to_string()),
                 None => None,
             };
+            if !yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                let (manifest, grants) = host.grants(&admin, &text).await.map_err(|e| with_file(e, &manifest_file))?;
+                println!("{} {} will be granted:", manifest.name, manifest.version);
+                print_grants(&grants);
+                if !confirm("Install it? [y/N] ")? {
+                    return Err(CliError::Usage("not installed: not confirmed (pass --yes to install without asking)".into()));
+                }
+            }
             let report = host.install(&admin, bytes, &text, signature.as_deref()).await.map_err(|e| with_file(e, &manifest_file))?;
             let s = &report.summary;
             println!("installed {} {} ({}, sha256 {})", s.name, s.active_version, s.world, &s.sha256[..16]);
-            if report.capabilities.is_empty() {
-                println!("granted: nothing beyond logging, configuration and the clock");
-            } else {
-                println!("granted:");
-                for c in &report.capabilities {
-                    println!("  - {c}");
+            print_grants(&report.grants);
+        }
+        PluginCommand::Keygen { out } => {
+            let public = super::plugin_keys::keygen(out)?;
+            println!("wrote the private key to {} (keep it secret)", out.display());
+            println!("public key: {public}");
+            println!("trust it on a server with: switchboard plugin trust-key NAME {public}");
+        }
+        PluginCommand::Sign { key, file, manifest, out } => {
+            let manifest_file = manifest_path(file, manifest)?;
+            let signature = super::plugin_keys::sign(key, &read(file)?, &read(&manifest_file)?)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(path, format!("{signature}\n"))
+                        .map_err(|e| CliError::Usage(format!("cannot write {}: {e}", path.display())))?;
+                    println!("signed {} with {}: {}", file.display(), manifest_file.display(), path.display());
                 }
-            }
-            for c in &report.added_capabilities {
-                println!("NEW capability compared with the previous version: {c}");
+                None => println!("{signature}"),
             }
         }
         PluginCommand::List { .. } => {
@@ -306,6 +353,13 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 }
             );
             println!("consecutive failures: {}", p.consecutive_failures);
+            if let Ok(manifest) = crate::plugin::manifest::Manifest::parse(&p.manifest) {
+                print_capabilities(&manifest.capability_lines());
+                println!("limits (asked for → granted under this server's ceilings):");
+                for limit in host.ceilings().grants(&manifest) {
+                    println!("  - {}", limit.line());
+                }
+            }
             println!("manifest:\n{}", p.manifest.trim_end());
             let config = desk.plugin_config(&admin, name).await?;
             if !config.is_empty() {
@@ -462,6 +516,44 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
         }
     }
     Ok(())
+}
+
+/// Prints capabilities, limits and what an upgrade adds.
+fn print_grants(grants: &Grants) {
+    print_capabilities(&grants.capabilities);
+    println!("limits:");
+    for limit in &grants.limits {
+        println!("  - {}", limit.line());
+    }
+    if let Some(previous) = &grants.previous_version {
+        if grants.added_capabilities.is_empty() {
+            println!("nothing new compared with {previous}");
+        }
+        for c in &grants.added_capabilities {
+            println!("NEW compared with {previous}: {c}");
+        }
+    }
+}
+
+fn print_capabilities(lines: &[String]) {
+    if lines.is_empty() {
+        println!("granted: nothing beyond logging, configuration and the clock");
+    } else {
+        println!("granted:");
+        for c in lines {
+            println!("  - {c}");
+        }
+    }
+}
+
+/// Asks on the terminal; only `y` or `yes` agrees.
+fn confirm(question: &str) -> Result<bool, CliError> {
+    use std::io::Write;
+    print!("{question}");
+    std::io::stdout().flush().map_err(|e| CliError::Usage(format!("cannot ask: {e}")))?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 fn with_file(err: PluginError, manifest: &Path) -> CliError {

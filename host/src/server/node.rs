@@ -10,7 +10,7 @@ use crate::api::ApiSettings;
 use crate::config::{Config, ConfigError};
 use crate::db::{Db, DbError};
 use crate::desk::{Actor, DeskError, DeskSettings, SecretBox, SystemDesk};
-use crate::plugin::{PluginError, PluginHost, PluginHostSettings};
+use crate::plugin::{PluginError, PluginHost, PluginHostSettings, ProtectedPaths};
 use crate::worker::WorkerSettings;
 
 /// Why a node could not start, each saying what to do.
@@ -125,13 +125,21 @@ pub async fn start(
     Node::prepare(config).await?.serve(listener, shutdown).await
 }
 
-/// Plugin host settings from the configuration, caching compiled components in `cache_dir`.
+/// Plugin host settings from the configuration, caching compiled components in
+/// `cache_dir`: the ceilings, and the data directory, SQLite file and secret key
+/// that no directory grant may reach.
 pub fn plugin_settings(config: &Config, cache_dir: PathBuf) -> PluginHostSettings {
     PluginHostSettings {
         cache_dir,
         require_signatures: config.require_signed_plugins,
         records_kept: 200,
         execution: config.plugin_execution,
+        ceilings: config.plugin_ceilings.clone(),
+        protected: ProtectedPaths {
+            data_dir: Some(config.data_dir.clone()),
+            database: crate::db::sqlite_path(&config.database_url).map(PathBuf::from),
+            secret_key: Some(config.data_dir.join("secret.key")),
+        },
     }
 }
 

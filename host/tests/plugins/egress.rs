@@ -44,7 +44,7 @@ async fn outbound_http_is_checked_on_every_request() {
         let (wasm, manifest) = built("http-fetch").expect("built");
         let manifest = with_capabilities(manifest, &strict).replace("version = \"0.1.0\"", "version = \"0.1.1\"");
         let report = host.install(&Actor::System, wasm, &manifest, None).await.expect("upgrade");
-        assert!(report.added_capabilities.is_empty(), "fewer grants add nothing");
+        assert!(report.grants.added_capabilities.is_empty(), "fewer grants add nothing");
         let loopback = call(format!("http://localhost:{granted}/hook")).await;
         assert_eq!(
             loopback.error_code.as_deref(),

@@ -30,11 +30,24 @@ pub(crate) use require_plugins;
 
 /// A plugin host over the test database, with its own artifact cache.
 pub(crate) fn host(db: &TestDb, cache: &std::path::Path) -> PluginHost {
-    PluginHost::new(
-        Some(db.system.clone()),
-        PluginHostSettings { cache_dir: cache.to_path_buf(), require_signatures: false, records_kept: 100, execution: Default::default() },
-    )
-    .expect("plugin host")
+    host_with(db, settings(cache))
+}
+
+/// Default test settings: caching in `cache`, default ceilings, nothing protected.
+pub(crate) fn settings(cache: &std::path::Path) -> PluginHostSettings {
+    PluginHostSettings {
+        cache_dir: cache.to_path_buf(),
+        require_signatures: false,
+        records_kept: 100,
+        ceilings: Default::default(),
+        protected: Default::default(),
+        execution: Default::default(),
+    }
+}
+
+/// A plugin host over the test database with these settings.
+pub(crate) fn host_with(db: &TestDb, settings: PluginHostSettings) -> PluginHost {
+    PluginHost::new(Some(db.system.clone()), settings).expect("plugin host")
 }
 
 /// Installs a built plugin, with `edit` applied to its manifest text.
