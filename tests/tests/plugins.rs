@@ -533,7 +533,8 @@ async fn signed_installs(backend: Backend) {
     let (stdout, stderr) = texts(&out);
     assert!(!out.status.success() && stderr.contains("signature"), "unsigned install under --require-signed-plugins:\n{stdout}\n{stderr}");
     let m4_sig = sign(&m("0.4.0"), "m4.sig");
-    let out = server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0"), "--signature", &m4_sig]);
+    let out =
+        server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0"), "--signature", &m4_sig]);
     assert!(out.contains("installed spam-filter 0.4.0"), "{out}");
 
     // The signature covers the manifest: a signed plugin.toml edited after
@@ -545,7 +546,8 @@ async fn signed_installs(backend: Backend) {
     for edited in edits {
         assert_ne!(edited, m5, "the edit must change the manifest");
         let file = write(tmp.path(), "edited.toml", &edited);
-        let err = cli_fails(&server, &["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &file, "--signature", &m5_sig]);
+        let err =
+            cli_fails(&server, &["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &file, "--signature", &m5_sig]);
         assert!(err.contains("signature") && err.contains("plugin.toml"), "an edited signed manifest must be refused:\n{err}");
         install_api(&server, Some(&admin), &bytes, &edited, Some(&signature_of(&m5_sig))).await.expect_field_error(&[422], "signature");
     }

@@ -227,7 +227,14 @@ impl PluginHost {
                 Err(f) if f.kind.is_plugin_fault() => {
                     tracing::warn!(plugin = %report.plugin, version = %report.version, kind = %f.kind, "plugin call failed: {}", f.message);
                     loaded.failures.fetch_add(1, Ordering::Relaxed);
-                    match desk.plugin_record_failure(&report.plugin, &f.to_string(), loaded.manifest.breaker_threshold(&self.inner.settings.ceilings)).await {
+                    match desk
+                        .plugin_record_failure(
+                            &report.plugin,
+                            &f.to_string(),
+                            loaded.manifest.breaker_threshold(&self.inner.settings.ceilings),
+                        )
+                        .await
+                    {
                         Ok(true) => {
                             tracing::error!(plugin = %report.plugin, "plugin suspended by its circuit breaker");
                             self.invalidate(&report.plugin).await;

@@ -34,8 +34,7 @@ pub(crate) fn add_to_linker(linker: &mut Linker<StoreState>) -> wasmtime::Result
     let defined = linker.instance(FILESYSTEM_TYPES).and_then(|mut types| {
         types.func_wrap_async(
             "[method]descriptor.open-at",
-            |mut store,
-             (fd, path_flags, path, oflags, flags): (Resource<Descriptor>, PathFlags, String, OpenFlags, DescriptorFlags)| {
+            |mut store, (fd, path_flags, path, oflags, flags): (Resource<Descriptor>, PathFlags, String, OpenFlags, DescriptorFlags)| {
                 Box::new(async move {
                     let view = store.data_mut().ctx();
                     let mut fs = WasiFilesystemCtxView { ctx: view.ctx.filesystem(), table: view.table };

@@ -9,8 +9,8 @@ use crate::manifest::{DirectoryGrant, ManifestError};
 /// System directories no plugin is given: neither they, nor anything inside
 /// them, nor a directory that contains one (`/var` holds `/var/lib`).
 pub const SYSTEM_DIRECTORIES: &[&str] = &[
-    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run", "/sbin", "/sys", "/usr",
-    "/var/lib", "/var/run",
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/root", "/run", "/sbin", "/sys", "/usr", "/var/lib",
+    "/var/run",
 ];
 
 /// The server's own state, which no grant may reach: the data directory,

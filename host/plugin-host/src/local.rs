@@ -189,9 +189,8 @@ impl PluginHost {
         let mut loaded = self.prepare(&manifest, &sha256, bytes, settings.clone()).await?;
         let (call, scope, replay) = match (manifest.world, input) {
             (World::PostmasterFilter, LocalInput::Mail(raw)) => {
-                let mail =
-                    mail_from_bytes(&raw, "local", false, manifest.limits(self.ceilings()).max_input_bytes as usize)
-                        .map_err(PluginError::Invalid)?;
+                let mail = mail_from_bytes(&raw, "local", false, manifest.limits(self.ceilings()).max_input_bytes as usize)
+                    .map_err(PluginError::Invalid)?;
                 (Call::Filter(mail), None, None)
             }
             (World::ScriptTask, LocalInput::TicketJson(value)) => {

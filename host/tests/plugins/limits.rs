@@ -42,7 +42,11 @@ async fn limits_are_clamped_to_ceilings_and_memory_beyond_the_pool_is_refused() 
         assert_eq!((memory.requested, memory.granted, memory.clamped()), (Some(512), Some(16), true), "{memory:?}");
         let breaker = report.grants.limits.iter().find(|l| l.key == "policy.breaker_threshold").expect("breaker line");
         assert_eq!((breaker.requested, breaker.granted), (Some(1_000_000), Some(2)));
-        assert!(report.grants.added_capabilities.iter().any(|l| l.starts_with("limits.memory_mib = 16 (asked for 512")), "a first install shows every limit: {:?}", report.grants.added_capabilities);
+        assert!(
+            report.grants.added_capabilities.iter().any(|l| l.starts_with("limits.memory_mib = 16 (asked for 512")),
+            "a first install shows every limit: {:?}",
+            report.grants.added_capabilities
+        );
 
         for call in 1..=2 {
             let (result, _) = host.filter_mail("hostile-alloc-bomb", mail(HAM)).await.expect("loaded");
@@ -83,7 +87,9 @@ fn fifo_manifest(host: &std::path::Path) -> String {
 }
 
 fn probe(path: &str, mode: &str) -> switchboard::plugin::wit::Mail {
-    let raw = format!("From: a@example.com\r\nTo: b@example.com\r\nSubject: probe\r\nX-Hostile-Path: {path}\r\nX-Hostile-Mode: {mode}\r\n\r\nbody\r\n");
+    let raw = format!(
+        "From: a@example.com\r\nTo: b@example.com\r\nSubject: probe\r\nX-Hostile-Path: {path}\r\nX-Hostile-Mode: {mode}\r\n\r\nbody\r\n"
+    );
     mail(raw.as_bytes())
 }
 
@@ -99,8 +105,7 @@ async fn directory_grants_refuse_the_root_the_data_directory_and_symlinks_to_it(
         std::fs::create_dir_all(&data).expect("data");
         std::fs::create_dir_all(&files).expect("files");
         std::fs::write(data.join("secret.key"), "00").expect("key");
-        let protected =
-            ProtectedPaths { data_dir: Some(data.clone()), database: None, secret_key: Some(data.join("secret.key")) };
+        let protected = ProtectedPaths { data_dir: Some(data.clone()), database: None, secret_key: Some(data.join("secret.key")) };
         let host = host_with(&db, switchboard::plugin::PluginHostSettings { protected, ..settings(cache.path()) });
         let (wasm, shipped) = built("open-fifo").expect("built");
 
@@ -110,7 +115,12 @@ async fn directory_grants_refuse_the_root_the_data_directory_and_symlinks_to_it(
         let link = root.path().join("innocent");
         std::os::unix::fs::symlink(&data, &link).expect("symlink");
         let sneaky = files.join("..").join("data");
-        for (host_path, says) in [(data.clone(), "data directory"), (link.clone(), "data directory"), (sneaky, "data directory"), ("/etc".into(), "system directory")] {
+        for (host_path, says) in [
+            (data.clone(), "data directory"),
+            (link.clone(), "data directory"),
+            (sneaky, "data directory"),
+            ("/etc".into(), "system directory"),
+        ] {
             let err = manifest_error(host.install(&Actor::System, wasm.clone(), &fifo_manifest(&host_path), None).await);
             assert_eq!(err.field, "capabilities.directories[0]", "{}: {err}", host_path.display());
             assert!(err.message.contains(says), "{}: {err}", host_path.display());

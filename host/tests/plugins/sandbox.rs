@@ -96,7 +96,12 @@ async fn a_directory_is_reachable_only_when_granted() {
         let (wasm, manifest) = built("read-file").expect("built");
         let manifest = with_capabilities(manifest, &grant).replace("version = \"0.1.0\"", "version = \"0.2.0\"");
         let report = host.install(&Actor::System, wasm, &manifest, None).await.expect("upgrade");
-        assert_eq!(report.grants.added_capabilities.len(), 1, "the upgrade says which capability it adds: {:?}", report.grants.added_capabilities);
+        assert_eq!(
+            report.grants.added_capabilities.len(),
+            1,
+            "the upgrade says which capability it adds: {:?}",
+            report.grants.added_capabilities
+        );
         let (result, _) = host.filter_mail("hostile-read-file", probe("/data/hello.txt")).await.expect("loaded");
         let verdict = result.expect("the granted directory is readable");
         assert_eq!(verdict.title.as_deref(), Some("read 13 bytes of /data/hello.txt"));
