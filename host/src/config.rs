@@ -375,6 +375,24 @@ mod tests {
     }
 
     #[test]
+    fn plugin_ceilings_come_from_the_file_and_are_checked() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("switchboard.toml");
+        let common = CommonArgs { config: Some(path.clone()), ..Default::default() };
+        std::fs::write(&path, "[plugin_ceilings]\nmemory_mib = 128\nbreaker_threshold = 20\n").expect("write");
+        let config = Config::resolve(&common, &ServeArgs::default()).expect("valid");
+        assert_eq!((config.plugin_ceilings.memory_mib, config.plugin_ceilings.breaker_threshold), (128, 20));
+        assert_eq!(config.plugin_ceilings.timeout_ms, PluginCeilings::default().timeout_ms, "unset keys keep the default");
+        for (text, says) in [("memory_mib = 4096", "memory_mib"), ("kv_max_bytes = 0", "kv_max_bytes"), ("memory = 1", "memory")] {
+            std::fs::write(&path, format!("[plugin_ceilings]\n{text}\n")).expect("write");
+            let err = Config::resolve(&common, &ServeArgs::default()).expect_err(text);
+            assert!(err.0.contains(says), "{text}: {err}");
+        }
+        let defaults = Config::resolve(&CommonArgs::default(), &ServeArgs::default()).expect("defaults");
+        assert_eq!(defaults.plugin_ceilings, PluginCeilings::default());
+    }
+
+    #[test]
     fn require_signed_plugins_flag_beats_env_beats_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("switchboard.toml");

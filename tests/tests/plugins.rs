@@ -2,11 +2,14 @@
 //! first start, the `/api/v1/plugins` lifecycle (install, versions, rollback,
 //! enable/disable, configuration and secrets, removal), applying a script task
 //! to a ticket with its history and invocation records, the `switchboard
-//! plugin …` commands against the same storage, signed installs, and the
+//! plugin …` commands against the same storage, signed installs and what an
+//! install grants (`grants`), and the
 //! author tools that need no server (`plugin run`, `plugin new`).
 
 #[path = "plugins/load.rs"]
 mod load;
+#[path = "plugins/grants.rs"]
+mod grants;
 #[path = "plugins/manifest_search.rs"]
 mod manifest_search;
 #[path = "plugins/support.rs"]
@@ -17,7 +20,7 @@ use std::time::Duration;
 use support::*;
 use switchboard_e2e::{backend_tests, json, sha256_hex, unique_suffix, wait_for, Backend, Server, Value};
 
-backend_tests!(bundled_plugins_apply_and_metrics, api_lifecycle, secrets_never_leak, cli_management, signed_installs);
+backend_tests!(bundled_plugins_apply_and_metrics, api_lifecycle, secrets_never_leak, cli_management);
 use load::{busy_guests_leave_the_api_alone, slot_holders_get_busy_and_nobody_is_suspended, the_memory_budget_holds_and_memory_returns};
 backend_tests!(busy_guests_leave_the_api_alone, slot_holders_get_busy_and_nobody_is_suspended, the_memory_budget_holds_and_memory_returns);
 
@@ -467,92 +470,6 @@ async fn cli_management(backend: Backend) {
     let out = server.run_cli_ok(&["plugin", "install", &dir.join("fetch.wasm").display().to_string()]);
     assert!(out.contains("installed hostile-http-fetch 0.1.0") && out.contains("outbound HTTP to http://127.0.0.1:8080"), "{out}");
     assert_eq!(server.admin_get("/api/v1/plugins/hostile-http-fetch").await.expect(200)["world"], "service-invoker");
-}
-
-async fn signed_installs(backend: Backend) {
-    let server = Server::start(backend).await;
-    let tmp = tempfile::tempdir().expect("temp dir");
-    // An author's key and signatures, made with the CLI (no server needed).
-    let key_file = tmp.path().join("release.key");
-    let key_path = key_file.display().to_string();
-    let made = local_ok(&["plugin", "keygen", "--out", &key_path]);
-    let public = made.lines().find_map(|l| l.strip_prefix("public key: ")).unwrap_or_else(|| panic!("no public key:\n{made}")).to_string();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&key_file).expect("key file").permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "the private key is readable by its owner only");
-    }
-    let again = local(&["plugin", "keygen", "--out", &key_path], None);
-    assert!(!again.status.success(), "keygen never overwrites a key");
-    let bytes = wasm_bytes("spam_filter");
-    let spam = wasm("spam_filter").display().to_string();
-    let m = |v: &str| write(tmp.path(), &format!("spam-{v}.toml"), with_version(&manifest("spam-filter"), v));
-    let sign = |manifest: &str, out: &str| {
-        let sig = tmp.path().join(out).display().to_string();
-        local_ok(&["plugin", "sign", "--key", &key_path, &spam, "--manifest", manifest, "--out", &sig]);
-        sig
-    };
-    let good = sign(&m("0.2.0"), "good.sig");
-    let signature_of = |path: &str| std::fs::read_to_string(path).expect("signature").trim().to_string();
-    let printed = local_ok(&["plugin", "sign", "--key", &key_path, &spam, "--manifest", &m("0.2.0")]);
-    assert_eq!(printed.trim(), signature_of(&good), "without --out the signature goes to stdout");
-    let bad = write(tmp.path(), "bad.sig", signature_of(&sign(&m("0.9.0"), "other.sig")));
-    let garbage = write(tmp.path(), "garbage.sig", "not a signature");
-
-    let err = cli_fails(&server, &["plugin", "install", &spam, "--manifest", &m("0.2.0"), "--signature", &good]);
-    assert!(err.contains("signature"), "a signature from an untrusted key must be refused:\n{err}");
-    let err = cli_fails(&server, &["plugin", "trust-key", "release", "abc123"]);
-    assert!(err.contains("64 hex digits"), "{err}");
-    assert!(server.run_cli_ok(&["plugin", "trust-key", "release", &public]).contains("trusting key 'release'"));
-
-    let out = server.run_cli_ok(&["plugin", "install", &spam, "--manifest", &m("0.2.0"), "--signature", &good]);
-    assert!(out.contains("installed spam-filter 0.2.0"), "{out}");
-    let versions = server.run_cli_ok(&["plugin", "versions", "spam-filter"]);
-    assert!(versions.lines().any(|l| l.contains("0.2.0") && l.contains("signed by release")), "{versions}");
-    assert!(versions.lines().any(|l| l.contains("0.1.0") && !l.contains("signed by")), "{versions}");
-    for sig in [&bad, &garbage] {
-        let err = cli_fails(&server, &["plugin", "install", &spam, "--manifest", &m("0.3.0"), "--signature", sig]);
-        assert!(err.contains("signature"), "a wrong signature must be refused with a message about it:\n{err}");
-    }
-
-    // Over the API: the `signature` part.
-    let admin = server.admin_token();
-    let m3 = with_version(&manifest("spam-filter"), "0.3.0");
-    let m3_sig = signature_of(&sign(&m("0.3.0"), "m3.sig"));
-    install_api(&server, Some(&admin), &bytes, &m3, Some(&signature_of(&bad))).await.expect_field_error(&[422], "signature");
-    let done = install_api(&server, Some(&admin), &bytes, &m3, Some(&m3_sig)).await.expect(201);
-    assert_eq!(done["plugin"]["version"], "0.3.0");
-    let items = server.admin_get("/api/v1/plugins/spam-filter/versions").await.items();
-    assert_eq!(versions_of(&items), ["0.3.0", "0.2.0", "0.1.0"]);
-    let signers: Vec<&Value> = items.iter().map(|v| &v["signed_by"]).collect();
-    assert_eq!(signers, [&json!("release"), &json!("release"), &Value::Null], "{items:?}");
-
-    // With --require-signed-plugins an unsigned install is refused, a signed one accepted.
-    let out = server.run_cli(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0")]);
-    let (stdout, stderr) = texts(&out);
-    assert!(!out.status.success() && stderr.contains("signature"), "unsigned install under --require-signed-plugins:\n{stdout}\n{stderr}");
-    let m4_sig = sign(&m("0.4.0"), "m4.sig");
-    let out =
-        server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m("0.4.0"), "--signature", &m4_sig]);
-    assert!(out.contains("installed spam-filter 0.4.0"), "{out}");
-
-    // The signature covers the manifest: a signed plugin.toml edited after
-    // signing (a raised limit, a new capability) no longer installs as signed.
-    let m5 = with_version(&manifest("spam-filter"), "0.5.0");
-    let m5_file = write(tmp.path(), "spam-0.5.0.toml", &m5);
-    let m5_sig = sign(&m5_file, "m5.sig");
-    let edits = [m5.replace("timeout_ms = 500", "timeout_ms = 5000"), m5.replace("[capabilities]", "[capabilities]\nkv = true")];
-    for edited in edits {
-        assert_ne!(edited, m5, "the edit must change the manifest");
-        let file = write(tmp.path(), "edited.toml", &edited);
-        let err =
-            cli_fails(&server, &["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &file, "--signature", &m5_sig]);
-        assert!(err.contains("signature") && err.contains("plugin.toml"), "an edited signed manifest must be refused:\n{err}");
-        install_api(&server, Some(&admin), &bytes, &edited, Some(&signature_of(&m5_sig))).await.expect_field_error(&[422], "signature");
-    }
-    let out = server.run_cli_ok(&["plugin", "install", "--require-signed-plugins", &spam, "--manifest", &m5_file, "--signature", &m5_sig]);
-    assert!(out.contains("installed spam-filter 0.5.0"), "the unedited manifest still installs:\n{out}");
 }
 
 #[test]
