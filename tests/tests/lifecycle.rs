@@ -214,7 +214,13 @@ fn help_for_every_subcommand() {
         (vec!["token", "list"], DB.to_vec(), vec!["--listen", "--require-signed-plugins"]),
         (vec!["token", "revoke"], DB.to_vec(), vec!["--system-id"]),
         (vec!["agent", "promote"], DB.to_vec(), vec!["--listen", "--require-signed-plugins"]),
-        (vec!["plugin", "install"], [&["--manifest", "--signature", "--require-signed-plugins"][..], &DB].concat(), vec!["--listen"]),
+        (
+            vec!["plugin", "install"],
+            [&["--manifest", "--signature", "--require-signed-plugins", "--yes", "asks y/N"][..], &DB].concat(),
+            vec!["--listen"],
+        ),
+        (vec!["plugin", "keygen"], vec!["--out", "0600", "trust-key"], [&DB[..], &["--config"]].concat()),
+        (vec!["plugin", "sign"], vec!["--key", "--manifest", "--out"], [&DB[..], &["--config"]].concat()),
         (vec!["plugin", "apply"], [&["--ticket", "--param", "--as"][..], &DB].concat(), vec!["--require-signed-plugins"]),
         (vec!["plugin", "list"], DB.to_vec(), vec!["--system-id"]),
         // Author tools need no database: none of its flags.
