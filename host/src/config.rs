@@ -66,6 +66,9 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes, attachments included [default: 26214400].
     #[arg(long, env = "SWITCHBOARD_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
+    /// Largest article body (text and HTML each) any writer may store, in bytes: API, CLI and plugin notes [default: 1048576].
+    #[arg(long, env = "SWITCHBOARD_MAX_ARTICLE_BYTES", value_name = "BYTES")]
+    pub max_article_bytes: Option<usize>,
     /// The longest an idle job worker sleeps, in milliseconds; an enqueue or the next due job wakes it sooner [default: 1000].
     #[arg(long, env = "SWITCHBOARD_JOB_POLL_INTERVAL_MS", value_name = "MS")]
     pub job_poll_interval_ms: Option<u64>,
@@ -115,6 +118,7 @@ struct FileConfig {
     system_id: Option<u32>,
     listen: Option<SocketAddr>,
     max_request_bytes: Option<usize>,
+    max_article_bytes: Option<usize>,
     job_poll_interval_ms: Option<u64>,
     job_lease_secs: Option<u64>,
     job_concurrency: Option<usize>,
@@ -150,6 +154,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Request body limit.
     pub max_request_bytes: usize,
+    /// Article body limit, for every writer (the core enforces it).
+    pub max_article_bytes: usize,
     /// Idle poll interval of the job worker.
     pub job_poll_interval_ms: u64,
     /// Lease of a claimed job in seconds (1 or more).
@@ -194,6 +200,11 @@ impl Config {
         if max_request_bytes < 1024 {
             return Err(ConfigError("max_request_bytes: must be at least 1024".into()));
         }
+        let max_article_bytes =
+            serve.max_article_bytes.or(file.max_article_bytes).unwrap_or(crate::desk::DEFAULT_MAX_ARTICLE_BYTES);
+        if max_article_bytes < 1024 {
+            return Err(ConfigError("max_article_bytes: must be at least 1024".into()));
+        }
         let job_poll_interval_ms = serve.job_poll_interval_ms.or(file.job_poll_interval_ms).unwrap_or(1000).max(10);
         let job_lease_secs = serve.job_lease_secs.or(file.job_lease_secs).unwrap_or(300);
         if job_lease_secs == 0 {
@@ -233,6 +244,7 @@ impl Config {
             system_id,
             listen: serve.listen.or(file.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             max_request_bytes,
+            max_article_bytes,
             job_poll_interval_ms,
             job_lease_secs,
             job_concurrency,

@@ -47,6 +47,7 @@ pub use customers::{Company, CompanyInput, CompanyUpdate, CustomerUser, Customer
 pub use dynamic_fields::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig, FieldType, ObjectType};
 pub use error::{DeskError, FieldError};
 pub use history::{HistoryEntry, HistoryEvent};
+pub use input::single_line;
 pub use job_run::{ClaimRequest, JobRan};
 pub use jobs::{backoff, Job, JobCount, JobKind, JobQuery, JobStatus, JobTask, NewJob, JOBS_CHANNEL};
 pub use links::{LinkKind, TicketLink};
@@ -72,11 +73,23 @@ pub struct DeskSettings {
     pub secrets: Option<SecretBox>,
     /// What customers may set when they create a ticket.
     pub customer: CustomerPolicy,
+    /// The largest article body (text and HTML each) any writer may store, in
+    /// bytes: API, CLI and plugin notes alike (`max_article_bytes`).
+    pub max_article_bytes: usize,
 }
+
+/// The default of [`DeskSettings::max_article_bytes`]: 1 MiB.
+pub const DEFAULT_MAX_ARTICLE_BYTES: usize = 1024 * 1024;
 
 impl Default for DeskSettings {
     fn default() -> Self {
-        DeskSettings { system_id: 10, default_queue: "Raw".to_string(), secrets: None, customer: CustomerPolicy::default() }
+        DeskSettings {
+            system_id: 10,
+            default_queue: "Raw".to_string(),
+            secrets: None,
+            customer: CustomerPolicy::default(),
+            max_article_bytes: DEFAULT_MAX_ARTICLE_BYTES,
+        }
     }
 }
 

@@ -355,7 +355,8 @@ impl PluginHost {
             return Ok(ScriptRun { result: outcome_name, changes: asked, ticket, applied: false, report });
         }
         let fields = desk.dynamic_field_list(&actor).await?;
-        let (update, notes) = changes_to_update(&changes, &fields).map_err(PluginError::Invalid)?;
+        let max_note = desk.settings().max_article_bytes;
+        let (update, notes) = changes_to_update(&changes, &fields, max_note).map_err(PluginError::Invalid)?;
         let (ticket, applied) = if test_mode {
             (desk.ticket_change_check(&actor, ticket_id, update, notes).await.map_err(refused)?, false)
         } else {

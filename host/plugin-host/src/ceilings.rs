@@ -25,8 +25,10 @@ pub struct PluginCeilings {
     pub fuel: Option<u64>,
     /// Largest input, bytes (default 16 MiB).
     pub max_input_bytes: u64,
-    /// Largest result, bytes (default 4 MiB).
+    /// Bytes one call may hand the host in all, bytes (default 4 MiB).
     pub max_output_bytes: u64,
+    /// Ticket changes one call may queue or return (default 1000).
+    pub max_changes: u64,
     /// Log bytes kept per call (default 1 MiB).
     pub max_log_bytes: u64,
     /// Outbound requests per call (default 100).
@@ -52,6 +54,7 @@ impl Default for PluginCeilings {
             fuel: None,
             max_input_bytes: 16 * 1024 * 1024,
             max_output_bytes: 4 * 1024 * 1024,
+            max_changes: 1000,
             max_log_bytes: 1024 * 1024,
             max_http_requests: 100,
             max_http_response_bytes: 16 * 1024 * 1024,
@@ -106,6 +109,7 @@ impl PluginCeilings {
             ("timeout_ms", self.timeout_ms),
             ("max_input_bytes", self.max_input_bytes),
             ("max_output_bytes", self.max_output_bytes),
+            ("max_changes", self.max_changes),
             ("max_log_bytes", self.max_log_bytes),
             ("max_http_requests", self.max_http_requests),
             ("max_http_response_bytes", self.max_http_response_bytes),
@@ -146,12 +150,13 @@ impl PluginCeilings {
     /// Every limit of `manifest` as asked for and granted, in manifest order.
     pub fn grants(&self, manifest: &Manifest) -> Vec<LimitGrant> {
         let l = &manifest.limits;
-        let rows: [(&'static str, Option<u64>, Option<u64>, Option<u64>); 12] = [
+        let rows: [(&'static str, Option<u64>, Option<u64>, Option<u64>); 13] = [
             ("limits.memory_mib", l.memory_mib, Some(64), Some(self.memory_mib)),
             ("limits.timeout_ms", l.timeout_ms, Some(2000), Some(self.timeout_ms)),
             ("limits.fuel", l.fuel, None, self.fuel),
             ("limits.max_input_bytes", l.max_input_bytes, Some(4 * 1024 * 1024), Some(self.max_input_bytes)),
             ("limits.max_output_bytes", l.max_output_bytes, Some(1024 * 1024), Some(self.max_output_bytes)),
+            ("limits.max_changes", l.max_changes, Some(100), Some(self.max_changes)),
             ("limits.max_log_bytes", l.max_log_bytes, Some(64 * 1024), Some(self.max_log_bytes)),
             ("limits.max_http_requests", l.max_http_requests, Some(10), Some(self.max_http_requests)),
             ("limits.max_http_response_bytes", l.max_http_response_bytes, Some(1024 * 1024), Some(self.max_http_response_bytes)),
@@ -207,12 +212,13 @@ impl Manifest {
             fuel: g.get(2).copied().flatten(),
             max_input_bytes: at(3),
             max_output_bytes: at(4),
-            max_log_bytes: at(5),
-            max_http_requests: at(6),
-            max_http_response_bytes: at(7),
-            kv_max_bytes: at(8),
-            table_elements: at(9),
-            instances: at(10),
+            max_changes: at(5),
+            max_log_bytes: at(6),
+            max_http_requests: at(7),
+            max_http_response_bytes: at(8),
+            kv_max_bytes: at(9),
+            table_elements: at(10),
+            instances: at(11),
         }
     }
 
@@ -246,13 +252,13 @@ mod tests {
     fn every_limit_is_clamped_to_its_ceiling() {
         let m = manifest(
             "[limits]\nmemory_mib = 400\ntimeout_ms = 600000\nfuel = 9000000000\nmax_input_bytes = 999999999\n\
-             max_output_bytes = 999999999\nmax_log_bytes = 999999999\nmax_http_requests = 999999\n\
+             max_output_bytes = 999999999\nmax_changes = 999999\nmax_log_bytes = 999999999\nmax_http_requests = 999999\n\
              max_http_response_bytes = 999999999\nkv_max_bytes = 999999999\ntable_elements = 9999999\ninstances = 9999\n\
              [policy]\nbreaker_threshold = 1000000\n",
         );
         let ceilings = PluginCeilings { fuel: Some(1_000_000), ..PluginCeilings::default() };
         let grants = ceilings.grants(&m);
-        assert_eq!(grants.len(), 12);
+        assert_eq!(grants.len(), 13);
         assert!(grants.iter().all(LimitGrant::clamped), "{grants:?}");
         let limits = m.limits(&ceilings);
         let c = &ceilings;
@@ -265,6 +271,7 @@ mod tests {
             [limits.max_http_response_bytes, limits.kv_max_bytes, limits.table_elements, limits.instances],
             [c.max_http_response_bytes, c.kv_max_bytes, c.table_elements, c.instances]
         );
+        assert_eq!(limits.max_changes, c.max_changes);
         assert_eq!(limits.fuel, Some(1_000_000));
         assert_eq!(m.breaker_threshold(c), 100, "no plugin can ask never to be suspended");
         let line = grants.iter().find(|g| g.key == "limits.timeout_ms").expect("timeout").line();

@@ -79,8 +79,29 @@ pub(crate) fn article_to_wit(a: &desk::Article) -> Article {
     }
 }
 
-/// Refuses changes that can never be valid, before they are queued.
-pub(crate) fn check_change(change: &TicketChange) -> Result<(), String> {
+/// Refuses changes that can never be valid, before they are queued: empty
+/// names, a title, name, login or subject that is not one line (the core's
+/// single-line rule), a note body over `max_note` bytes (the core's
+/// `max_article_bytes`).
+pub(crate) fn check_change(change: &TicketChange, max_note: usize) -> Result<(), String> {
+    let line = |what: &str, value: &str| switchboard_core::desk::single_line(value).map_err(|why| format!("{what} {why}"));
+    match change {
+        TicketChange::Title(v) => line("the title", v)?,
+        TicketChange::Queue(v) => line("the queue name", v)?,
+        TicketChange::State(v) => line("the state name", v)?,
+        TicketChange::TicketType(v) => line("the type name", v)?,
+        TicketChange::Owner(Some(v)) | TicketChange::Responsible(Some(v)) => line("an agent login", v)?,
+        TicketChange::CustomerUser(Some(v)) => line("the customer user", v)?,
+        TicketChange::CustomerCompany(Some(v)) => line("the customer company", v)?,
+        TicketChange::DynamicField(f) => line("a dynamic field name", &f.name)?,
+        TicketChange::AddNote(n) => {
+            line("a note's subject", &n.subject)?;
+            if n.body.len() > max_note {
+                return Err(format!("a note's body is {} bytes; at most {max_note} are accepted (max_article_bytes)", n.body.len()));
+            }
+        }
+        _ => {}
+    }
     match change {
         TicketChange::Title(t) if t.trim().is_empty() => Err("the title must not be empty".into()),
         TicketChange::Queue(q) | TicketChange::State(q) | TicketChange::TicketType(q) if q.trim().is_empty() => {
@@ -134,12 +155,13 @@ fn field_value(def: Option<&desk::DynamicField>, values: &[String]) -> Value {
 pub(crate) fn changes_to_update(
     changes: &[TicketChange],
     fields: &[desk::DynamicField],
+    max_note: usize,
 ) -> Result<(TicketUpdate, Vec<NewArticle>), String> {
     let mut update = TicketUpdate::default();
     let mut notes = Vec::new();
     let mut dynamic: BTreeMap<String, Value> = BTreeMap::new();
     for change in changes {
-        check_change(change)?;
+        check_change(change, max_note)?;
         match change {
             TicketChange::Title(v) => update.title = Some(v.clone()),
             TicketChange::Queue(v) => update.queue = Some(v.clone()),

@@ -3,8 +3,11 @@
 //! pattern; the name is resolved here and every address checked (private,
 //! loopback, link-local and metadata addresses are refused unless granted);
 //! the connection goes to the checked address, so a second DNS answer cannot
-//! sneak in. Redirects are returned to the plugin, never followed. Every
-//! request, allowed or denied, is audited.
+//! sneak in. A URL with user info (`http://user:pw@host/`) is refused (put
+//! credentials in a header). Redirects are returned to the plugin, never
+//! followed. Request bodies count against the call's output budget
+//! (`max_output_bytes`), response bodies against `max_http_response_bytes`.
+//! Every request, allowed or denied, is audited.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -20,6 +23,7 @@ use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::output::OutputBudget;
 use switchboard_core::desk::HttpAuditRecord;
 
 /// A granted `scheme://host[:port]` pattern.
@@ -70,34 +74,72 @@ impl HostPattern {
     }
 }
 
-/// Whether an address is private, loopback, link-local, metadata or otherwise
-/// not on the public internet.
+/// IPv4 ranges that are not the public internet (IANA special-purpose
+/// registry): this network, private, shared (CGN), loopback, link-local (the
+/// cloud metadata address), IETF protocol assignments, documentation, the
+/// 6to4 relay, benchmarking, multicast, reserved and broadcast.
+const V4_INTERNAL: [(u32, u8); 16] = [
+    (0x0000_0000, 8),  // 0.0.0.0/8 "this network"
+    (0x0a00_0000, 8),  // 10.0.0.0/8 private
+    (0x6440_0000, 10), // 100.64.0.0/10 shared address space (CGN)
+    (0x7f00_0000, 8),  // 127.0.0.0/8 loopback
+    (0xa9fe_0000, 16), // 169.254.0.0/16 link-local, cloud metadata
+    (0xac10_0000, 12), // 172.16.0.0/12 private
+    (0xc000_0000, 24), // 192.0.0.0/24 IETF protocol assignments
+    (0xc000_0200, 24), // 192.0.2.0/24 documentation (TEST-NET-1)
+    (0xc058_6300, 24), // 192.88.99.0/24 6to4 relay anycast
+    (0xc0a8_0000, 16), // 192.168.0.0/16 private
+    (0xc612_0000, 15), // 198.18.0.0/15 benchmarking
+    (0xc633_6400, 24), // 198.51.100.0/24 documentation (TEST-NET-2)
+    (0xcb00_7100, 24), // 203.0.113.0/24 documentation (TEST-NET-3)
+    (0xe000_0000, 4),  // 224.0.0.0/4 multicast
+    (0xf000_0000, 4),  // 240.0.0.0/4 reserved
+    (0xffff_ffff, 32), // 255.255.255.255 broadcast
+];
+
+/// The public IPv6 space: global unicast, 2000::/3. Everything outside it
+/// (::/96 IPv4-compatible, ::ffff:0:0/96 IPv4-mapped, 64:ff9b::/96 and
+/// 64:ff9b:1::/48 NAT64, 100::/64 discard, fc00::/7 unique-local, fe80::/10
+/// link-local, fec0::/10 site-local, ff00::/8 multicast, loopback and
+/// unspecified) is internal.
+const V6_PUBLIC: (u128, u8) = (0x2000 << 112, 3);
+
+/// Special-purpose ranges inside 2000::/3 that are internal too: the IETF
+/// protocol block with Teredo (2001::/23, 2001::/32), documentation
+/// (2001:db8::/32, 3fff::/20), 6to4 (2002::/16, which embeds any IPv4
+/// address, the internal ones included) and SRv6 SIDs (5f00::/16).
+const V6_INTERNAL: [(u128, u8); 5] = [
+    (0x2001 << 112, 23),
+    (0x2001_0db8 << 96, 32),
+    (0x2002 << 112, 16),
+    (0x3fff << 112, 20),
+    (0x5f00 << 112, 16),
+];
+
+/// Whether `addr` lies in `net/prefix` (`T` is u32 or u128).
+fn in_net<T>(addr: T, (net, prefix): (T, u8)) -> bool
+where
+    T: Copy + PartialEq + std::ops::Shr<u32, Output = T> + std::ops::BitXor<Output = T> + From<u8>,
+{
+    let bits = (std::mem::size_of::<T>() * 8) as u32;
+    let prefix = u32::from(prefix);
+    prefix == 0 || ((addr ^ net) >> (bits - prefix)) == T::from(0)
+}
+
+/// Whether an address is not on the public internet: private, loopback,
+/// link-local, metadata, documentation, multicast, reserved, or any IPv6
+/// address outside global unicast or inside a special-purpose range that can
+/// carry an IPv4 address (NAT64, 6to4, Teredo, IPv4-compatible and -mapped).
+/// Such addresses are refused unless `capabilities.http_private` is granted.
 pub fn is_internal(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || o[0] == 0
-                || (o[0] == 100 && (o[1] & 0xc0) == 64)
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || (o[0] == 198 && (o[1] & 0xfe) == 18)
-                || o[0] >= 240
+            let addr = u32::from(v4);
+            V4_INTERNAL.iter().any(|net| in_net(addr, *net))
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let s = v6.segments();
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || s[0] == 0x2001 && s[1] == 0xdb8
+            let addr = u128::from(v6);
+            !in_net(addr, V6_PUBLIC) || V6_INTERNAL.iter().any(|net| in_net(addr, *net))
         }
     }
 }
@@ -139,6 +181,8 @@ pub(crate) struct EgressPolicy {
     pub(crate) max_requests: u64,
     pub(crate) max_response_bytes: u64,
     pub(crate) timeout: Duration,
+    /// The call's output budget, which request bodies are charged to.
+    pub(crate) budget: Arc<OutputBudget>,
 }
 
 /// An audit record and the counter of response bytes read so far.
@@ -228,6 +272,9 @@ impl WasiHttpHooks for EgressHooks {
             if over_budget {
                 return Err(deny(format!("more than {} requests in one call", policy.max_requests)));
             }
+            if request.uri().authority().is_some_and(|a| a.as_str().contains('@')) {
+                return Err(deny("the URL holds user info (user:password@); send credentials in a header instead".into()));
+            }
             if !policy.patterns.iter().any(|p| p.matches(&target.scheme, &target.host, target.port)) {
                 return Err(deny(format!("{}://{}:{} is not granted", target.scheme, target.host, target.port)));
             }
@@ -277,7 +324,7 @@ impl WasiHttpHooks for EgressHooks {
             let connect_timeout = options.as_ref().and_then(|o| o.connect_timeout).unwrap_or(Duration::from_secs(10)).min(policy.timeout);
             let result = tokio::time::timeout(
                 policy.timeout,
-                send(request, addr, &target, connect_timeout, policy.max_response_bytes, bytes.clone()),
+                send(request, addr, &target, connect_timeout, policy.max_response_bytes, bytes.clone(), policy.budget.clone()),
             )
             .await;
             match result {
@@ -307,6 +354,7 @@ async fn send(
     connect_timeout: Duration,
     max_bytes: u64,
     counter: Arc<AtomicU64>,
+    budget: Arc<OutputBudget>,
 ) -> Result<http::Response<WasiBody>, Error> {
     let tcp = match tokio::time::timeout(connect_timeout, tokio::net::TcpStream::connect(addr)).await {
         Err(_) => return Err(Error::ConnectionTimeout),
@@ -316,6 +364,7 @@ async fn send(
     };
     let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
     *request.uri_mut() = http::Uri::builder().path_and_query(path).build().map_err(|_| Error::HttpRequestUriInvalid)?;
+    let request = request.map(|body| ChargedBody { inner: body, budget: budget.clone() }.boxed_unsync());
     let response = if target.scheme == "https" {
         let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
         let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -343,6 +392,40 @@ where
         }
     });
     sender.send_request(request).await.map_err(Error::from)
+}
+
+/// A request body charged to the call's output budget frame by frame; past
+/// `max_output_bytes` it fails, so the request is never completed.
+struct ChargedBody {
+    inner: WasiBody,
+    budget: Arc<OutputBudget>,
+}
+
+impl Body for ChargedBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    if self.budget.charge("an HTTP request body", data.len() as u64).is_err() {
+                        return Poll::Ready(Some(Err(Error::HttpRequestBodySize(Some(data.len() as u64)))));
+                    }
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            other => other,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// A response body that counts bytes and stops at the plugin's limit.
@@ -398,25 +481,84 @@ mod tests {
         }
     }
 
+    /// (range, an address at its start, one at its end or inside) for every internal range.
+    const INTERNAL: &[(&str, &str, &str)] = &[
+        ("0.0.0.0/8", "0.0.0.0", "0.255.255.255"),
+        ("10.0.0.0/8", "10.0.0.0", "10.255.255.255"),
+        ("100.64.0.0/10", "100.64.0.0", "100.127.255.255"),
+        ("127.0.0.0/8", "127.0.0.1", "127.255.255.254"),
+        ("169.254.0.0/16", "169.254.0.1", "169.254.169.254"),
+        ("172.16.0.0/12", "172.16.0.1", "172.31.255.255"),
+        ("192.0.0.0/24", "192.0.0.1", "192.0.0.255"),
+        ("192.0.2.0/24", "192.0.2.1", "192.0.2.255"),
+        ("192.88.99.0/24", "192.88.99.1", "192.88.99.255"),
+        ("192.168.0.0/16", "192.168.0.1", "192.168.255.255"),
+        ("198.18.0.0/15", "198.18.0.1", "198.19.255.255"),
+        ("198.51.100.0/24", "198.51.100.1", "198.51.100.255"),
+        ("203.0.113.0/24", "203.0.113.1", "203.0.113.255"),
+        ("224.0.0.0/4", "224.0.0.1", "239.255.255.255"),
+        ("240.0.0.0/4", "240.0.0.1", "255.255.255.254"),
+        ("broadcast", "255.255.255.255", "255.255.255.255"),
+        ("::/128 unspecified, ::1 loopback", "::", "::1"),
+        ("::/96 IPv4-compatible", "::7f00:1", "::a9fe:a9fe"),
+        ("::/96 IPv4-compatible, public v4", "::1.1.1.1", "::ffff:ffff"),
+        ("::ffff:0:0/96 IPv4-mapped", "::ffff:127.0.0.1", "::ffff:169.254.169.254"),
+        ("::ffff:0:0/96 IPv4-mapped, public v4", "::ffff:1.1.1.1", "::ffff:8.8.8.8"),
+        ("64:ff9b::/96 NAT64", "64:ff9b::a9fe:a9fe", "64:ff9b::808:808"),
+        ("64:ff9b:1::/48 local NAT64", "64:ff9b:1::1", "64:ff9b:1:ffff:ffff:ffff:ffff:ffff"),
+        ("100::/64 discard", "100::", "100::ffff:ffff:ffff:ffff"),
+        ("2001::/32 Teredo", "2001::1", "2001:0:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("2001::/23 IETF protocol assignments", "2001:2::1", "2001:1ff:ffff::1"),
+        ("2001:db8::/32 documentation", "2001:db8::1", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("2002::/16 6to4", "2002:7f00:1::1", "2002:a9fe:a9fe::1"),
+        ("2002::/16 6to4, public v4", "2002:101:101::1", "2002:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("3fff::/20 documentation", "3fff::1", "3fff:fff:ffff::1"),
+        ("5f00::/16 SRv6", "5f00::1", "5f00:ffff::1"),
+        ("fc00::/7 unique-local", "fc00::1", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("fe80::/10 link-local", "fe80::1", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("fec0::/10 site-local", "fec0::1", "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("ff00::/8 multicast", "ff02::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+        ("outside 2000::/3", "1::1", "4000::1"),
+    ];
+
     #[test]
-    fn internal_addresses_are_recognised() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(is_internal(ip.parse().expect("ip")), "{ip}");
+    fn every_special_purpose_range_is_internal() {
+        for (range, first, last) in INTERNAL {
+            for ip in [first, last] {
+                assert!(is_internal(ip.parse().expect("ip")), "{ip} ({range}) must count as internal");
+            }
         }
-        for ip in ["93.184.216.34", "1.1.1.1", "2606:4700::1111"] {
-            assert!(!is_internal(ip.parse().expect("ip")), "{ip}");
+    }
+
+    #[test]
+    fn public_addresses_next_to_the_ranges_are_not_internal() {
+        for ip in [
+            "1.1.1.1",
+            "9.255.255.255",
+            "11.0.0.0",
+            "93.184.216.34",
+            "100.63.255.255",
+            "100.128.0.0",
+            "126.255.255.255",
+            "128.0.0.0",
+            "169.253.255.255",
+            "172.15.255.255",
+            "172.32.0.0",
+            "192.0.1.0",
+            "192.0.3.0",
+            "192.167.255.255",
+            "192.169.0.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
+            "2606:4700::1111",
+            "2001:200::1",
+            "2001:4860:4860::8888",
+            "2003::1",
+            "2a00:1450:4001::1",
+            "3ffe:ffff::1",
+        ] {
+            assert!(!is_internal(ip.parse().expect("ip")), "{ip} is public");
         }
     }
 }

@@ -19,8 +19,13 @@ pub enum FailureKind {
     Fuel,
     /// The guest overflowed its stack.
     StackOverflow,
-    /// The guest's result or changes were over `max_output_bytes`.
+    /// The guest handed the host more than `max_output_bytes` in all
+    /// (result, changes, key-value writes, request bodies) or more than
+    /// `max_changes` ticket changes.
     OutputTooLarge,
+    /// The guest's result breaks a rule no limit covers (a control
+    /// character in a single-line field, say).
+    InvalidOutput,
     /// The caller's input was over `max_input_bytes`.
     InputTooLarge,
     /// The guest returned its own `plugin-error`.
@@ -49,6 +54,7 @@ impl FailureKind {
             FailureKind::Fuel => "fuel",
             FailureKind::StackOverflow => "stack_overflow",
             FailureKind::OutputTooLarge => "output_too_large",
+            FailureKind::InvalidOutput => "invalid_output",
             FailureKind::InputTooLarge => "input_too_large",
             FailureKind::PluginError => "plugin_error",
             FailureKind::Instantiate => "instantiate",
@@ -73,6 +79,7 @@ impl FailureKind {
                 | FailureKind::Fuel
                 | FailureKind::StackOverflow
                 | FailureKind::OutputTooLarge
+                | FailureKind::InvalidOutput
                 | FailureKind::PluginError
         )
     }
@@ -100,13 +107,20 @@ impl PartialEq<&str> for FailureKind {
 pub struct Failure {
     /// The cause.
     pub kind: FailureKind,
-    /// What happened, for people.
+    /// What happened, for people, on one line.
     pub message: String,
 }
 
 impl Failure {
+    /// A failure of `kind`; the message is escaped onto one line (it may
+    /// quote the guest: its error text, a backtrace's names).
     pub(crate) fn new(kind: FailureKind, message: impl Into<String>) -> Failure {
-        Failure { kind, message: message.into() }
+        let message = message.into();
+        let message = match crate::logs::escape(&message) {
+            std::borrow::Cow::Borrowed(_) => message,
+            std::borrow::Cow::Owned(escaped) => escaped,
+        };
+        Failure { kind, message }
     }
 }
 

@@ -3,12 +3,12 @@
 //! Capabilities are checked inside each function: a plugin without the `kv`
 //! grant gets `denied` from every kv call.
 
-use tracing::{debug, error, info, trace, warn};
-
 use crate::bindings::base::switchboard::plugin::types::{Article, PluginError, Ticket, TicketChange};
 use crate::bindings::base::switchboard::plugin::{clock, config, kv, log, task_types, ticket, types};
 use crate::bindings::{action, filter, invoker};
 use crate::convert::{apply_change_to_snapshot, check_change};
+use crate::logs::Source;
+use crate::output::{change_bytes, too_large};
 use crate::state::{on_host, StoreState};
 
 fn denied(what: &str) -> PluginError {
@@ -22,33 +22,17 @@ impl action::switchboard::plugin::action_types::Host for StoreState {}
 impl invoker::switchboard::plugin::invoker_types::Host for StoreState {}
 
 impl log::Host for StoreState {
+    /// Keeps the line (escaped onto one line) in the call's capped log, which
+    /// is also what reaches tracing.
     fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let name = self.plugin.name.as_str();
-        let version = self.plugin.version.as_str();
-        let shown: String = message.chars().take(2000).collect();
-        let label = match level {
-            log::Level::Trace => {
-                trace!(plugin = name, version, "{shown}");
-                "TRACE"
-            }
-            log::Level::Debug => {
-                debug!(plugin = name, version, "{shown}");
-                "DEBUG"
-            }
-            log::Level::Info => {
-                info!(plugin = name, version, "{shown}");
-                "INFO"
-            }
-            log::Level::Warn => {
-                warn!(plugin = name, version, "{shown}");
-                "WARN"
-            }
-            log::Level::Error => {
-                error!(plugin = name, version, "{shown}");
-                "ERROR"
-            }
+        let source = match level {
+            log::Level::Trace => Source::Trace,
+            log::Level::Debug => Source::Debug,
+            log::Level::Info => Source::Info,
+            log::Level::Warn => Source::Warn,
+            log::Level::Error => Source::Error,
         };
-        self.log.push(label, &message);
+        self.log.push(source, &message);
         Ok(())
     }
 }
@@ -75,6 +59,8 @@ impl clock::Host for StoreState {
 
 impl StoreState {
     /// The store, the plugin's name and its quota, if the plugin was granted kv.
+    /// The quota holds for the plugin's whole store; each write also counts
+    /// against this call's output budget ([`StoreState::kv_charge`]).
     fn kv_scope(&self) -> Result<(switchboard_core::desk::SystemDesk, String, i64), PluginError> {
         if !self.plugin.kv {
             return Err(denied("the key-value store (capabilities.kv)"));
@@ -84,6 +70,14 @@ impl StoreState {
             .clone()
             .ok_or_else(|| PluginError { code: "unavailable".into(), message: "no key-value store in this run (no database)".into() })?;
         Ok((desk, self.plugin.name.clone(), self.plugin.limits.kv_max_bytes as i64))
+    }
+}
+
+impl StoreState {
+    /// Charges a write of `key` = `value` to this call's output budget.
+    fn kv_charge(&self, key: &str, value: Option<&[u8]>) -> Result<(), PluginError> {
+        let bytes = key.len() + value.map_or(0, <[u8]>::len);
+        self.budget.charge("a key-value write", bytes as u64).map_err(too_large)
     }
 }
 
@@ -109,7 +103,7 @@ impl kv::Host for StoreState {
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>) -> wasmtime::Result<Result<(), PluginError>> {
-        let scope = self.kv_scope();
+        let scope = self.kv_scope().and_then(|s| self.kv_charge(&key, Some(&value)).map(|()| s));
         Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, quota) = scope?;
             desk.kv_write(&plugin, &key, Err(()), Some(&value), quota).await.map(|_| ()).map_err(kv_error)
@@ -134,7 +128,7 @@ impl kv::Host for StoreState {
         expected: Option<Vec<u8>>,
         new: Option<Vec<u8>>,
     ) -> wasmtime::Result<Result<bool, PluginError>> {
-        let scope = self.kv_scope();
+        let scope = self.kv_scope().and_then(|s| self.kv_charge(&key, new.as_deref()).map(|()| s));
         Ok(on_host(self.host_runtime.clone(), async move {
             let (desk, plugin, quota) = scope?;
             desk.kv_write(&plugin, &key, Ok(expected.as_deref()), new.as_deref(), quota).await.map_err(kv_error)
@@ -167,13 +161,17 @@ impl ticket::Host for StoreState {
         Ok(scope.articles.clone())
     }
 
+    /// Queues a change after checking it, and charges it to the call's
+    /// output budget (`max_changes`, `max_output_bytes`): past either the
+    /// guest gets `too-large` and the whole call fails `output_too_large`.
     fn change(&mut self, change: TicketChange) -> wasmtime::Result<Result<(), PluginError>> {
+        let max_note = self.desk.as_ref().map_or(switchboard_core::desk::DEFAULT_MAX_ARTICLE_BYTES, |d| d.desk().settings().max_article_bytes);
         let scope = self.ticket.as_mut().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
-        if let Err(message) = check_change(&change) {
+        if let Err(message) = check_change(&change, max_note) {
             return Ok(Err(PluginError { code: "invalid".into(), message }));
         }
-        if scope.changes.len() >= 1000 {
-            return Ok(Err(PluginError { code: "too-many".into(), message: "at most 1000 changes per call".into() }));
+        if let Err(why) = self.budget.charge_change(change_bytes(&change)) {
+            return Ok(Err(too_large(why)));
         }
         scope.changes.push(change);
         Ok(Ok(()))

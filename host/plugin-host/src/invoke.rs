@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{Store, Trap, UpdateDeadline};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
@@ -15,7 +14,9 @@ use crate::calls::{Call, CallResult};
 use crate::egress::{EgressHooks, EgressPolicy, HostPattern};
 use crate::failure::{Failure, FailureKind, InvocationOutcome};
 use crate::manifest::{Manifest, World};
-use crate::state::{LimitExceeded, LimitHit, Limiter, LogSink, PluginIdentity, StoreState, TicketScope};
+use crate::logs::LogSink;
+use crate::output::{check_result, OutputBudget};
+use crate::state::{LimitExceeded, LimitHit, Limiter, PluginIdentity, StoreState, TicketScope};
 use crate::{Loaded, Prepared};
 use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, SystemDesk};
 
@@ -69,10 +70,10 @@ pub(crate) fn new_store(
     ticket: Option<TicketScope>,
 ) -> Result<Store<StoreState>, Failure> {
     let limits = &identity.limits;
-    let stdout = MemoryOutputPipe::new(limits.max_log_bytes as usize);
-    let stderr = MemoryOutputPipe::new(limits.max_log_bytes as usize);
+    let log = LogSink::new(limits.max_log_bytes as usize, &identity.name, &identity.version);
+    let budget = OutputBudget::new(limits);
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(stdout.clone()).stderr(stderr.clone()).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
+    wasi.stdout(log.stream(false)).stderr(log.stream(true)).allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false);
     for dir in &identity.directories {
         let perms = if dir.write { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
         let host = dir.recheck().map_err(|e| Failure::new(FailureKind::Host, format!("granted directory refused: {e}")))?;
@@ -90,6 +91,7 @@ pub(crate) fn new_store(
             max_requests: limits.max_http_requests,
             max_response_bytes: limits.max_http_response_bytes,
             timeout: std::time::Duration::from_millis(limits.timeout_ms),
+            budget: budget.clone(),
         })
     } else {
         EgressHooks::default()
@@ -101,9 +103,8 @@ pub(crate) fn new_store(
         hooks,
         limiter: Limiter::new(limits),
         plugin: identity.clone(),
-        log: LogSink::new(limits.max_log_bytes as usize),
-        stdout,
-        stderr,
+        log,
+        budget,
         desk,
         host_runtime,
         ticket,
@@ -163,15 +164,8 @@ pub(crate) fn classify(err: &wasmtime::Error, hit: Option<LimitHit>, timeout_ms:
 /// Collects the report from a finished store.
 pub(crate) fn finish(store: Store<StoreState>, started: Instant, world: World, initial_fuel: u64) -> (Report, StoreState) {
     let fuel_left = store.get_fuel().unwrap_or(0);
-    let mut state = store.into_data();
-    let stdout = state.stdout.contents();
-    let stderr = state.stderr.contents();
-    let mut logs = std::mem::take(&mut state.log).finish();
-    for (name, bytes) in [("stdout", stdout), ("stderr", stderr)] {
-        if !bytes.is_empty() {
-            logs.push_str(&format!("[{name}] {}\n", String::from_utf8_lossy(&bytes)));
-        }
-    }
+    let state = store.into_data();
+    let logs = state.log.finish();
     let report = Report {
         plugin: state.plugin.name.clone(),
         version: state.plugin.version.clone(),
@@ -264,17 +258,12 @@ pub(crate) async fn execute(execution: Execution) -> Executed {
     let result = match outcome {
         Err(err) => Err(classify(&err, hit, identity.limits.timeout_ms)),
         Ok(Err(plugin_error)) => Err(Failure::new(FailureKind::PluginError, format!("{}: {}", plugin_error.code, plugin_error.message))),
-        Ok(Ok(value)) => {
-            let size = value.approx_size() as u64;
-            if size > identity.limits.max_output_bytes {
-                Err(Failure::new(
-                    FailureKind::OutputTooLarge,
-                    format!("the result is {size} bytes, over max_output_bytes {}", identity.limits.max_output_bytes),
-                ))
-            } else {
-                Ok(value)
-            }
-        }
+        Ok(Ok(value)) => check_result(&value, value.approx_size() as u64, &state.budget).map(|()| value),
+    };
+    // Output refused during the call (changes, kv, request bodies) fails it, whatever the guest made of the refusal.
+    let result = match state.budget.refusal() {
+        Some(why) => Err(Failure::new(FailureKind::OutputTooLarge, why)),
+        None => result,
     };
     Executed { result, report, scope: state.ticket.take(), audit }
 }

@@ -96,8 +96,11 @@ pub struct LimitsSpec {
     pub fuel: Option<u64>,
     /// Largest input in bytes (default 4 MiB).
     pub max_input_bytes: Option<u64>,
-    /// Largest result in bytes (default 1 MiB).
+    /// Bytes a call may hand the host in all (result, ticket changes,
+    /// key-value writes, HTTP request bodies; default 1 MiB).
     pub max_output_bytes: Option<u64>,
+    /// Ticket changes one call may queue or return (default 100).
+    pub max_changes: Option<u64>,
     /// Log bytes kept per call (default 64 KiB).
     pub max_log_bytes: Option<u64>,
     /// Outbound requests per call (default 10).
@@ -123,8 +126,10 @@ pub struct Limits {
     pub fuel: Option<u64>,
     /// Largest input.
     pub max_input_bytes: u64,
-    /// Largest result.
+    /// Bytes a call may hand the host in all.
     pub max_output_bytes: u64,
+    /// Ticket changes per call.
+    pub max_changes: u64,
     /// Log bytes kept.
     pub max_log_bytes: u64,
     /// Outbound requests per call.

@@ -1,19 +1,21 @@
 //! What one invocation's `Store` holds: the WASI context (granting nothing
-//! unless the manifest says so), resource limits, the plugin's log, its
-//! configuration and, for script tasks, the ticket it works on.
+//! unless the manifest says so), resource limits, the plugin's log and
+//! output budget, its configuration and, for script tasks, the ticket it
+//! works on.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::ResourceLimiter;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::base::switchboard::plugin::types::{Article, PluginError as GuestError, Ticket, TicketChange};
 use crate::egress::EgressHooks;
+use crate::logs::LogSink;
 use crate::manifest::Limits;
+use crate::output::OutputBudget;
 use switchboard_core::desk::SystemDesk;
 
 /// A plugin's identity and settings, shared by its invocations.
@@ -104,41 +106,6 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// The plugin's log for one invocation, capped in bytes.
-#[derive(Debug, Default)]
-pub(crate) struct LogSink {
-    pub(crate) text: String,
-    pub(crate) cap: usize,
-    pub(crate) dropped: usize,
-}
-
-impl LogSink {
-    pub(crate) fn new(cap: usize) -> LogSink {
-        LogSink { text: String::new(), cap, dropped: 0 }
-    }
-
-    /// Appends a line unless the cap is reached (then counts what was dropped).
-    pub(crate) fn push(&mut self, level: &str, message: &str) {
-        let line_len = level.len() + message.len() + 2;
-        if self.text.len() + line_len > self.cap {
-            self.dropped += message.len();
-            return;
-        }
-        self.text.push_str(level);
-        self.text.push(' ');
-        self.text.push_str(message);
-        self.text.push('\n');
-    }
-
-    /// The log with a note about what was dropped.
-    pub(crate) fn finish(mut self) -> String {
-        if self.dropped > 0 {
-            self.text.push_str(&format!("[{} more bytes of log dropped: max_log_bytes reached]\n", self.dropped));
-        }
-        self.text
-    }
-}
-
 /// The ticket a script task works on, and its queued changes.
 pub(crate) struct TicketScope {
     pub(crate) ticket: Ticket,
@@ -154,9 +121,10 @@ pub(crate) struct StoreState {
     pub(crate) hooks: EgressHooks,
     pub(crate) limiter: Limiter,
     pub(crate) plugin: Arc<PluginIdentity>,
+    /// The call's log: `log` lines, stdout and stderr under one cap.
     pub(crate) log: LogSink,
-    pub(crate) stdout: MemoryOutputPipe,
-    pub(crate) stderr: MemoryOutputPipe,
+    /// What the call has handed the host so far, against `max_output_bytes` and `max_changes`.
+    pub(crate) budget: Arc<OutputBudget>,
     pub(crate) desk: Option<SystemDesk>,
     /// The runtime that owns the database connections (see [`StoreState::on_host`]).
     pub(crate) host_runtime: Option<tokio::runtime::Handle>,

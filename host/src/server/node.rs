@@ -155,6 +155,7 @@ pub async fn open_desk(config: &Config) -> Result<SystemDesk, StartError> {
             default_queue: config.default_queue.clone(),
             secrets,
             customer: config.customer.clone(),
+            max_article_bytes: config.max_article_bytes,
         },
     ))
 }

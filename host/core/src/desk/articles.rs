@@ -258,6 +258,12 @@ impl Desk {
         if input.body.trim().is_empty() && input.body_html.as_deref().is_none_or(|h| h.trim().is_empty()) {
             problems.add(field("body"), "must not be empty");
         }
+        let max = self.settings().max_article_bytes;
+        for (name, len) in [("body", input.body.len()), ("body_html", input.body_html.as_ref().map_or(0, String::len))] {
+            if len > max {
+                problems.add(field(name), format!("is {len} bytes; at most {max} are accepted (max_article_bytes)"));
+            }
+        }
         if input.subject.as_deref().is_some_and(|s| s.chars().count() > 3000) {
             problems.add(field("subject"), "must be at most 3000 characters");
         }

@@ -1,7 +1,8 @@
 //! What every input to the core obeys, whoever sends it (API, CLI, plugin):
 //! text without U+0000 (PostgreSQL cannot store it, SQLite would, so both
-//! backends refuse it alike), header-like fields on one line without control
-//! characters, and times within the years 0000-9999.
+//! backends refuse it alike), header-like and single-line fields (titles,
+//! subjects, names, logins, the queue, state and type a ticket names) on one
+//! line without control characters, and times within the years 0000-9999.
 //!
 //! Each write or lookup calls [`check`] on its input before it touches the
 //! database, so a bad value is a [`DeskError::Invalid`] naming the field, never
@@ -40,6 +41,23 @@ pub(crate) fn check_text(field: &str, value: &str) -> Result<(), DeskError> {
     c.problems.finish()
 }
 
+/// Why `value` is no single-line value (a line break, tab, escape or any
+/// other control character), if it is not: the rule behind every title,
+/// subject and name, for adapters that check before they call the core (the
+/// plugin host refuses such a change when the guest queues it).
+pub fn single_line(value: &str) -> Result<(), &'static str> {
+    if value.contains('\0') {
+        Err(NUL_MESSAGE)
+    } else if value.chars().any(|c| c.is_control() || c == '\u{2028}' || c == '\u{2029}') {
+        Err(LINE_MESSAGE)
+    } else {
+        Ok(())
+    }
+}
+
+/// What is said of a single-line value holding a control character.
+const LINE_MESSAGE: &str = "must be one line without control characters (CR, LF, tab, ...)";
+
 /// Diagnostic text the core records rather than accepts (a plugin's logs,
 /// a trap message): U+0000 becomes U+FFFD, so the record is never lost.
 pub(crate) fn storable(text: &str) -> std::borrow::Cow<'_, str> {
@@ -76,18 +94,11 @@ impl Checker {
         }
     }
 
-    /// An optional field that may also be cleared (`Some(None)`).
-    fn opt2(&mut self, field: &str, value: &Option<Option<String>>) {
-        self.opt(field, value.as_ref().and_then(Option::as_ref));
-    }
-
     /// A header-like field (subject, address, MIME type): one line, no control
     /// characters at all, so it can never split or forge a header.
     pub(crate) fn line(&mut self, field: &str, value: &str) {
-        if value.contains('\0') {
-            self.problems.add(self.name(field), NUL_MESSAGE);
-        } else if value.chars().any(char::is_control) {
-            self.problems.add(self.name(field), "must be one line without control characters (CR, LF, tab, ...)");
+        if let Err(message) = single_line(value) {
+            self.problems.add(self.name(field), message);
         }
     }
 
@@ -95,6 +106,11 @@ impl Checker {
         if let Some(v) = value {
             self.line(field, v);
         }
+    }
+
+    /// An optional single-line field that may also be cleared (`Some(None)`).
+    fn opt2_line(&mut self, field: &str, value: &Option<Option<String>>) {
+        self.opt_line(field, value.as_ref().and_then(Option::as_ref));
     }
 
     /// Every string and key inside a JSON value.
@@ -130,7 +146,7 @@ impl Checker {
 
     fn reference(&mut self, field: &str, value: Option<&Ref>) {
         if let Some(Ref::Name(name)) = value {
-            self.text(field, name);
+            self.line(field, name);
         }
     }
 
@@ -145,15 +161,15 @@ impl Checker {
 
 impl Input for NewTicket {
     fn visit(&self, c: &mut Checker) {
-        c.text("title", &self.title);
-        c.opt("queue", self.queue.as_ref());
+        c.line("title", &self.title);
+        c.opt_line("queue", self.queue.as_ref());
         c.reference("priority", self.priority.as_ref());
-        c.opt("state", self.state.as_ref());
-        c.opt("type", self.ticket_type.as_ref());
-        c.opt("owner", self.owner.as_ref());
-        c.opt("responsible", self.responsible.as_ref());
-        c.opt("customer_user", self.customer_user.as_ref());
-        c.opt("customer_company", self.customer_company.as_ref());
+        c.opt_line("state", self.state.as_ref());
+        c.opt_line("type", self.ticket_type.as_ref());
+        c.opt_line("owner", self.owner.as_ref());
+        c.opt_line("responsible", self.responsible.as_ref());
+        c.opt_line("customer_user", self.customer_user.as_ref());
+        c.opt_line("customer_company", self.customer_company.as_ref());
         c.time("pending_until", self.pending_until);
         c.values("dynamic_fields", &self.dynamic_fields);
         c.nested("article.", &self.article);
@@ -162,15 +178,15 @@ impl Input for NewTicket {
 
 impl Input for TicketUpdate {
     fn visit(&self, c: &mut Checker) {
-        c.opt("title", self.title.as_ref());
-        c.opt("queue", self.queue.as_ref());
-        c.opt("state", self.state.as_ref());
+        c.opt_line("title", self.title.as_ref());
+        c.opt_line("queue", self.queue.as_ref());
+        c.opt_line("state", self.state.as_ref());
         c.reference("priority", self.priority.as_ref());
-        c.opt("type", self.ticket_type.as_ref());
-        c.opt2("owner", &self.owner);
-        c.opt2("responsible", &self.responsible);
-        c.opt2("customer_user", &self.customer_user);
-        c.opt2("customer_company", &self.customer_company);
+        c.opt_line("type", self.ticket_type.as_ref());
+        c.opt2_line("owner", &self.owner);
+        c.opt2_line("responsible", &self.responsible);
+        c.opt2_line("customer_user", &self.customer_user);
+        c.opt2_line("customer_company", &self.customer_company);
         c.time("pending_until", self.pending_until.flatten());
         c.values("dynamic_fields", &self.dynamic_fields);
     }
@@ -248,7 +264,7 @@ impl Input for TicketQuery {
 
 impl Input for CatalogInput {
     fn visit(&self, c: &mut Checker) {
-        c.text("name", &self.name);
+        c.line("name", &self.name);
         c.opt("comment", self.comment.as_ref());
         c.opt("state_type", self.state_type.as_ref());
     }
@@ -256,7 +272,7 @@ impl Input for CatalogInput {
 
 impl Input for CatalogUpdate {
     fn visit(&self, c: &mut Checker) {
-        c.opt("name", self.name.as_ref());
+        c.opt_line("name", self.name.as_ref());
         c.opt("comment", self.comment.as_ref());
         c.opt("state_type", self.state_type.as_ref());
     }
@@ -264,8 +280,8 @@ impl Input for CatalogUpdate {
 
 impl Input for CompanyInput {
     fn visit(&self, c: &mut Checker) {
-        c.text("customer_id", &self.customer_id);
-        c.text("name", &self.name);
+        c.line("customer_id", &self.customer_id);
+        c.line("name", &self.name);
         for (field, value) in
             [("street", &self.street), ("city", &self.city), ("country", &self.country), ("url", &self.url), ("comment", &self.comment)]
         {
@@ -276,9 +292,9 @@ impl Input for CompanyInput {
 
 impl Input for CompanyUpdate {
     fn visit(&self, c: &mut Checker) {
+        c.opt_line("customer_id", self.customer_id.as_ref());
+        c.opt_line("name", self.name.as_ref());
         for (field, value) in [
-            ("customer_id", &self.customer_id),
-            ("name", &self.name),
             ("street", &self.street),
             ("city", &self.city),
             ("country", &self.country),
@@ -292,15 +308,15 @@ impl Input for CompanyUpdate {
 
 impl Input for CustomerUserInput {
     fn visit(&self, c: &mut Checker) {
-        c.text("login", &self.login);
-        c.text("email", &self.email);
+        c.line("login", &self.login);
+        c.line("email", &self.email);
         for (field, value) in [
             ("first_name", &self.first_name),
             ("last_name", &self.last_name),
             ("phone", &self.phone),
             ("customer_company", &self.customer_company),
         ] {
-            c.opt(field, value.as_ref());
+            c.opt_line(field, value.as_ref());
         }
     }
 }
@@ -314,26 +330,26 @@ impl Input for CustomerUserUpdate {
             ("last_name", &self.last_name),
             ("phone", &self.phone),
         ] {
-            c.opt(field, value.as_ref());
+            c.opt_line(field, value.as_ref());
         }
-        c.opt2("customer_company", &self.customer_company);
+        c.opt2_line("customer_company", &self.customer_company);
     }
 }
 
 /// Queue permissions as (queue name, level), named `permissions[i]`.
 fn grants(c: &mut Checker, grants: Option<&Vec<(String, String)>>) {
     for (i, (queue, level)) in grants.into_iter().flatten().enumerate() {
-        c.text(&format!("permissions[{i}].queue"), queue);
+        c.line(&format!("permissions[{i}].queue"), queue);
         c.text(&format!("permissions[{i}].permission"), level);
     }
 }
 
 impl Input for AgentInput {
     fn visit(&self, c: &mut Checker) {
-        c.text("login", &self.login);
-        c.opt("first_name", self.first_name.as_ref());
-        c.opt("last_name", self.last_name.as_ref());
-        c.opt("email", self.email.as_ref());
+        c.line("login", &self.login);
+        c.opt_line("first_name", self.first_name.as_ref());
+        c.opt_line("last_name", self.last_name.as_ref());
+        c.opt_line("email", self.email.as_ref());
         c.text("role", &self.role);
         grants(c, self.permissions.as_ref());
     }
@@ -348,7 +364,7 @@ impl Input for AgentUpdate {
             ("email", &self.email),
             ("role", &self.role),
         ] {
-            c.opt(field, value.as_ref());
+            c.opt_line(field, value.as_ref());
         }
         grants(c, self.permissions.as_ref());
     }
@@ -356,8 +372,8 @@ impl Input for AgentUpdate {
 
 impl Input for DynamicFieldInput {
     fn visit(&self, c: &mut Checker) {
-        c.text("name", &self.name);
-        c.opt("label", self.label.as_ref());
+        c.line("name", &self.name);
+        c.opt_line("label", self.label.as_ref());
         c.text("object_type", &self.object_type);
         c.text("field_type", &self.field_type);
         if let Some(config) = &self.config {
@@ -368,7 +384,7 @@ impl Input for DynamicFieldInput {
 
 impl Input for DynamicFieldUpdate {
     fn visit(&self, c: &mut Checker) {
-        c.opt("label", self.label.as_ref());
+        c.opt_line("label", self.label.as_ref());
         if let Some(config) = &self.config {
             config.possible_values.iter().enumerate().for_each(|(i, v)| c.text(&format!("config.possible_values[{i}]"), v));
         }
@@ -377,7 +393,7 @@ impl Input for DynamicFieldUpdate {
 
 impl Input for NewToken {
     fn visit(&self, c: &mut Checker) {
-        c.text("name", &self.name);
+        c.line("name", &self.name);
         c.text("role", &self.role);
         c.opt("user", self.user.as_ref());
     }
@@ -410,7 +426,20 @@ mod tests {
             fields(&ticket),
             ["queue", "dynamic_fields.Tags[1]", "article.body", "article.attachments[0].content_type"].map(String::from)
         );
-        assert!(fields(&NewTicket { title: "fine, with\ttab and\nnewline".into(), ..Default::default() }).is_empty());
+        assert!(fields(&NewTicket { title: "fine, with – unicode".into(), ..Default::default() }).is_empty());
+    }
+
+    #[test]
+    fn titles_and_names_are_one_line() {
+        for title in ["forged\nADMIN TOKEN (shown once): x", "cr\r", "tab\t", "esc \u{1b}[31m", "nel \u{85}", "sep \u{2028}"] {
+            let ticket = NewTicket { title: title.into(), ..Default::default() };
+            assert_eq!(fields(&ticket), ["title"].map(String::from), "{title:?}");
+        }
+        let update = TicketUpdate { title: Some("a\nb".into()), queue: Some("Raw\r".into()), ..Default::default() };
+        assert_eq!(fields(&update), ["title", "queue"].map(String::from));
+        assert_eq!(fields(&CatalogInput { name: "Q\n".into(), ..Default::default() }), ["name"].map(String::from));
+        assert_eq!(single_line("plain – text"), Ok(()));
+        assert!(single_line("two\nlines").is_err());
     }
 
     #[test]

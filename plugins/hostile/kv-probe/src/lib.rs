@@ -8,6 +8,10 @@
 //! * `get`: data `found` (`true`/`false`) and `value`.
 //! * `delete`: data `existed`.
 //! * `keys`: data `keys`, the keys starting with `key` joined by `,`.
+//! * `fill`: sets `key` to `params["size"]` bytes of `x`, `params["count"]`
+//!   times over (the store holds one value; the call writes them all); stops
+//!   at the first refusal and reports data `written` and `error` instead of
+//!   failing, so the host alone must end the call.
 //!
 //! A refused operation is the plugin error the host gave (code `denied`
 //! without `capabilities.kv`, `too-large` over the quota).
@@ -64,6 +68,26 @@ impl ServiceInvoker for KvProbe {
             },
             "delete" => response.with_data("existed", kv::delete(key)?.to_string()),
             "keys" => response.with_data("keys", kv::keys(key)?.join(",")),
+            "fill" => {
+                let number = |name: &str| -> Result<usize, PluginError> {
+                    let v = request.params.require_param(name)?;
+                    v.trim().parse().map_err(|_| PluginError::bad_param(format!("{name} {v:?} is not a number")))
+                };
+                let (size, count) = (number("size")?, number("count")?);
+                let value = "x".repeat(size);
+                let mut written = 0;
+                let mut error = String::new();
+                for _ in 0..count {
+                    match kv::set(key, value.as_str()) {
+                        Ok(()) => written += 1,
+                        Err(e) => {
+                            error = format!("{}: {}", e.code, e.message);
+                            break;
+                        }
+                    }
+                }
+                response.with_data("written", written.to_string()).with_data("error", error)
+            }
             other => return Err(PluginError::bad_param(format!("unknown op {other:?}"))),
         })
     }
