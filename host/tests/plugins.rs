@@ -1,10 +1,13 @@
 //! Plugins through the real host: the example plugins, install checks and the
 //! precompiled cache, the Python and JavaScript ports, the webhook invoker;
-//! hostile guests and the breaker (`sandbox`), outbound HTTP (`egress`) and
-//! the key-value store (`kv`), limits and directory grants (`limits`), whose rights a plugin acts with (`permissions`)
+//! hostile guests and the breaker (`sandbox`), the caps on every output path
+//! (`caps`), outbound HTTP (`egress`), the key-value store (`kv`), limits and
+//! directory grants (`limits`), whose rights a plugin acts with (`permissions`)
 //! in the modules below. Every test runs on each
 //! backend.
 
+#[path = "plugins/caps.rs"]
+mod caps;
 mod common;
 #[path = "plugins/egress.rs"]
 mod egress;

@@ -1,6 +1,6 @@
 //! Bad input on every write route: malformed JSON, wrong types, unknown
 //! names, out-of-range values, invalid dynamic field values, oversize bodies,
-//! duplicates and unknown ids, U+0000, `null` and non-object bodies the document forbids, times outside RFC 3339's years and
+//! duplicates and unknown ids, article bodies over `max_article_bytes`, titles and names that are not one line, U+0000, `null` and non-object bodies the document forbids, times outside RFC 3339's years and
 //! paging limits, headers, and tickets too big to index whole. Errors must be
 //! `application/problem+json`, name the offending field, and leave nothing
 //! half-written; no input is ever a 5xx.
@@ -11,6 +11,8 @@ mod big_ticket;
 mod dynamic_fields;
 #[path = "bad_input/headers.rs"]
 mod headers;
+#[path = "bad_input/limits.rs"]
+mod limits;
 #[path = "bad_input/malformed.rs"]
 mod malformed;
 #[path = "bad_input/methods.rs"]
@@ -35,6 +37,7 @@ use switchboard_e2e::backend_tests;
 use big_ticket::big_tickets_stay_searchable;
 use dynamic_fields::dynamic_field_values;
 use headers::{idempotency_key_and_header_fields, list_limits_are_one_rule};
+use limits::bodies_and_single_line_fields;
 use malformed::malformed_json_and_wrong_types;
 use methods::unsupported_methods;
 use names::unknown_names_and_ranges;
@@ -56,5 +59,6 @@ backend_tests!(
     list_limits_are_one_rule,
     idempotency_key_and_header_fields,
     big_tickets_stay_searchable,
-    nulls_arrays_and_closed_words
+    nulls_arrays_and_closed_words,
+    bodies_and_single_line_fields
 );

@@ -54,7 +54,8 @@ impl HostPattern {
             Some((h, p)) if !h.contains(']') || h.ends_with(']') => (h, p.parse::<u16>().map_err(|_| format!("'{text}': bad port '{p}'"))?),
             _ => (authority, default_port),
         };
-        let host = host.to_ascii_lowercase();
+        // An IPv6 literal is granted as `[::1]` and compared without brackets, as requests name it.
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
         let (wildcard, host) = match host.strip_prefix("*.") {
             Some(suffix) => (true, suffix.to_string()),
             None => (false, host),
@@ -474,6 +475,8 @@ mod tests {
         assert!(!p.matches("https", "evilexample.org", 8443));
         assert!(!p.matches("http", "api.example.org", 8443));
         assert!(!p.matches("https", "api.example.org", 443));
+        let v6 = HostPattern::parse("http://[64:ff9b::7f00:1]:8080").expect("valid");
+        assert!(v6.matches("http", "64:ff9b::7f00:1", 8080), "an IPv6 literal grant matches the request's host");
         let q = HostPattern::parse("https://hooks.example.com").expect("valid");
         assert!(q.matches("https", "HOOKS.example.com", 443));
         for bad in ["hooks.example.com", "ftp://x", "https://x/path", "https://a.*.com", "https://u@x", "https://x:99999"] {

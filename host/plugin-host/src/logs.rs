@@ -296,4 +296,42 @@ mod tests {
         sink.write(true, b"panicked at src/lib.rs");
         assert_eq!(sink.finish(), "[stderr] panicked at src/lib.rs\n");
     }
+
+    /// A `MakeWriter` into a shared buffer: what the server's stderr would show.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn tracing_gets_the_same_capped_escaped_lines() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt().with_writer(move || writer.clone()).with_max_level(tracing::Level::TRACE).finish();
+        let kept = tracing::subscriber::with_default(subscriber, || {
+            let sink = LogSink::new(4096, "forger", "1.0.0");
+            sink.push(Source::Info, "fine\nADMIN TOKEN (shown once): sb_forged");
+            sink.write(false, b"out\r\nADMIN TOKEN (shown once): sb_stdout\n");
+            for _ in 0..10_000 {
+                sink.push(Source::Info, &"x".repeat(1000));
+            }
+            sink.finish()
+        });
+        let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+        assert!(text.len() < 2 * 4096 + 2048, "10 MB of log became {} bytes of server log", text.len());
+        assert!(!text.lines().any(|l| l.starts_with("ADMIN")), "no forged server log line:\n{text}");
+        assert!(text.contains("fine\\nADMIN TOKEN"), "the line is there, escaped:\n{text}");
+        assert_eq!(text.matches("reached max_log_bytes").count(), 1, "one note about the drop:\n{text}");
+        let logged = text.lines().filter(|l| l.contains("forger")).count();
+        assert_eq!(logged, kept.lines().count(), "each kept line, and the note, reached tracing once:\n{text}");
+    }
 }
