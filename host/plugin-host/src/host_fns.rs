@@ -167,11 +167,12 @@ impl ticket::Host for StoreState {
     fn change(&mut self, change: TicketChange) -> wasmtime::Result<Result<(), PluginError>> {
         let max_note = self.desk.as_ref().map_or(switchboard_core::desk::DEFAULT_MAX_ARTICLE_BYTES, |d| d.desk().settings().max_article_bytes);
         let scope = self.ticket.as_mut().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
-        if let Err(message) = check_change(&change, max_note) {
-            return Ok(Err(PluginError { code: "invalid".into(), message }));
-        }
+        // The budget first: a change over it fails the call, whatever else is wrong with it.
         if let Err(why) = self.budget.charge_change(change_bytes(&change)) {
             return Ok(Err(too_large(why)));
+        }
+        if let Err(message) = check_change(&change, max_note) {
+            return Ok(Err(PluginError { code: "invalid".into(), message }));
         }
         scope.changes.push(change);
         Ok(Ok(()))
