@@ -1,6 +1,7 @@
 //! Calling plugins: one generic path (slot, store, instance, call, limits,
 //! record, breaker) and the world-specific entry points on top of it.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -189,7 +190,16 @@ impl PluginHost {
             scope,
             share,
         };
-        let executed = match self.inner.executor.spawn(execute(execution)).await {
+        // The first slice (at most one epoch tick) runs here: most calls end
+        // within it, without a thread hop. One still running at its first
+        // yield or host wait moves to the execution threads for the rest.
+        let mut task = Box::pin(execute(execution));
+        let first_slice = std::future::poll_fn(|cx| std::task::Poll::Ready(task.as_mut().poll(cx))).await;
+        let moved = match first_slice {
+            std::task::Poll::Ready(executed) => Ok(executed),
+            std::task::Poll::Pending => self.inner.executor.spawn(task).await,
+        };
+        let executed = match moved {
             Ok(executed) => executed,
             Err(err) => Executed {
                 result: Err(Failure::new(FailureKind::Host, format!("the plugin's execution thread failed: {err}"))),

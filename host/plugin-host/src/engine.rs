@@ -16,8 +16,13 @@ use crate::manifest::World;
 use crate::state::StoreState;
 use crate::PluginError;
 
-/// One epoch tick: the granularity of wall-time limits.
-pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// One epoch tick: the longest a call runs on the caller's thread before it
+/// moves to the execution threads.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Ticks a guest runs on an execution thread before it yields to the calls
+/// beside it (10 ms); also the granularity of wall-time limits.
+pub(crate) const SLICE_TICKS: u64 = 10;
 
 /// Pool sizing (fits a 2-core machine; big Python/JS components included).
 pub(crate) const POOL_INSTANCES: u32 = 64;

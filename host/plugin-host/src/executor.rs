@@ -1,8 +1,9 @@
-//! Where guest code runs: a runtime of its own, on threads that serve nothing
-//! else and run at a lower CPU priority, so wasm never occupies the threads
-//! that answer HTTP and run jobs.
+//! Where guest code runs once it outlives its first slice: a runtime of its
+//! own, on threads that serve nothing else and run at a lower CPU priority,
+//! so wasm never holds the threads that answer HTTP and run jobs for longer
+//! than one epoch tick (1 ms).
 //!
-//! Guests also yield to each other on this runtime at every epoch tick
+//! Guests also yield to each other on this runtime every slice
 //! (`UpdateDeadline::Yield`), so a busy loop shares its thread with the
 //! calls beside it instead of holding it until its timeout.
 

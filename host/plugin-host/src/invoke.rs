@@ -12,9 +12,10 @@ use wasmtime_wasi_http::WasiHttpCtx;
 use crate::admission::Admitted;
 use crate::calls::{Call, CallResult};
 use crate::egress::{EgressHooks, EgressPolicy, HostPattern};
+use crate::engine::SLICE_TICKS;
 use crate::failure::{Failure, FailureKind, InvocationOutcome};
-use crate::manifest::{Manifest, World};
 use crate::logs::LogSink;
+use crate::manifest::{Manifest, World};
 use crate::output::{check_result, OutputBudget};
 use crate::state::{LimitExceeded, LimitHit, Limiter, PluginIdentity, StoreState, TicketScope};
 use crate::{Loaded, Prepared};
@@ -111,17 +112,18 @@ pub(crate) fn new_store(
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limiter);
-    // After its first full tick the guest yields to the calls beside it on
-    // the execution threads at every tick (a short call never yields, so it
-    // is never queued behind long ones); past its deadline (wall time from
-    // now) it traps.
+    // The guest's first yield comes at the next epoch tick (within 1 ms):
+    // a call still running then moves from the caller's thread to the
+    // execution threads (see `PluginHost::call`), where it yields to the
+    // calls beside it every slice. Past its deadline (wall time from now) it
+    // traps.
     let deadline = Instant::now() + std::time::Duration::from_millis(limits.timeout_ms);
-    store.set_epoch_deadline(2);
+    store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
         if Instant::now() >= deadline {
             Err(wasmtime::Error::new(Trap::Interrupt))
         } else {
-            Ok(UpdateDeadline::Yield(1))
+            Ok(UpdateDeadline::Yield(SLICE_TICKS))
         }
     });
     store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(|e| Failure::new(FailureKind::Host, e.to_string()))?;
