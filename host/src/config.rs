@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes, attachments included [default: 26214400].
     #[arg(long, env = "SWITCHBOARD_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
-    /// Largest article body (text and HTML each) any writer may store, in bytes: API, CLI and plugin notes [default: 1048576].
+    /// Largest article body (text and HTML each) any writer may store, in bytes: API, CLI and plugin notes [default: 4194304].
     #[arg(long, env = "SWITCHBOARD_MAX_ARTICLE_BYTES", value_name = "BYTES")]
     pub max_article_bytes: Option<usize>,
     /// The longest an idle job worker sleeps, in milliseconds; an enqueue or the next due job wakes it sooner [default: 1000].
@@ -200,8 +200,7 @@ impl Config {
         if max_request_bytes < 1024 {
             return Err(ConfigError("max_request_bytes: must be at least 1024".into()));
         }
-        let max_article_bytes =
-            serve.max_article_bytes.or(file.max_article_bytes).unwrap_or(crate::desk::DEFAULT_MAX_ARTICLE_BYTES);
+        let max_article_bytes = serve.max_article_bytes.or(file.max_article_bytes).unwrap_or(crate::desk::DEFAULT_MAX_ARTICLE_BYTES);
         if max_article_bytes < 1024 {
             return Err(ConfigError("max_article_bytes: must be at least 1024".into()));
         }

@@ -6,10 +6,10 @@
 //! install grants (`grants`), and the
 //! author tools that need no server (`plugin run`, `plugin new`).
 
-#[path = "plugins/load.rs"]
-mod load;
 #[path = "plugins/grants.rs"]
 mod grants;
+#[path = "plugins/load.rs"]
+mod load;
 #[path = "plugins/manifest_search.rs"]
 mod manifest_search;
 #[path = "plugins/support.rs"]

@@ -78,8 +78,9 @@ pub struct DeskSettings {
     pub max_article_bytes: usize,
 }
 
-/// The default of [`DeskSettings::max_article_bytes`]: 1 MiB.
-pub const DEFAULT_MAX_ARTICLE_BYTES: usize = 1024 * 1024;
+/// The default of [`DeskSettings::max_article_bytes`]: 4 MiB (a long mail
+/// thread with its HTML; attachments are stored apart).
+pub const DEFAULT_MAX_ARTICLE_BYTES: usize = 4 * 1024 * 1024;
 
 impl Default for DeskSettings {
     fn default() -> Self {

@@ -66,6 +66,9 @@ impl Default for PluginCeilings {
     }
 }
 
+/// A limit's key, what the manifest asks, its default and its ceiling.
+type LimitRow = (&'static str, Option<u64>, Option<u64>, Option<u64>);
+
 /// One limit as asked for and as granted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitGrant {
@@ -150,7 +153,7 @@ impl PluginCeilings {
     /// Every limit of `manifest` as asked for and granted, in manifest order.
     pub fn grants(&self, manifest: &Manifest) -> Vec<LimitGrant> {
         let l = &manifest.limits;
-        let rows: [(&'static str, Option<u64>, Option<u64>, Option<u64>); 13] = [
+        let rows: [LimitRow; 13] = [
             ("limits.memory_mib", l.memory_mib, Some(64), Some(self.memory_mib)),
             ("limits.timeout_ms", l.timeout_ms, Some(2000), Some(self.timeout_ms)),
             ("limits.fuel", l.fuel, None, self.fuel),

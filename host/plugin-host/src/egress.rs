@@ -109,13 +109,8 @@ const V6_PUBLIC: (u128, u8) = (0x2000 << 112, 3);
 /// protocol block with Teredo (2001::/23, 2001::/32), documentation
 /// (2001:db8::/32, 3fff::/20), 6to4 (2002::/16, which embeds any IPv4
 /// address, the internal ones included) and SRv6 SIDs (5f00::/16).
-const V6_INTERNAL: [(u128, u8); 5] = [
-    (0x2001 << 112, 23),
-    (0x2001_0db8 << 96, 32),
-    (0x2002 << 112, 16),
-    (0x3fff << 112, 20),
-    (0x5f00 << 112, 16),
-];
+const V6_INTERNAL: [(u128, u8); 5] =
+    [(0x2001 << 112, 23), (0x2001_0db8 << 96, 32), (0x2002 << 112, 16), (0x3fff << 112, 20), (0x5f00 << 112, 16)];
 
 /// Whether `addr` lies in `net/prefix` (`T` is u32 or u128).
 fn in_net<T>(addr: T, (net, prefix): (T, u8)) -> bool

@@ -165,7 +165,8 @@ impl ticket::Host for StoreState {
     /// output budget (`max_changes`, `max_output_bytes`): past either the
     /// guest gets `too-large` and the whole call fails `output_too_large`.
     fn change(&mut self, change: TicketChange) -> wasmtime::Result<Result<(), PluginError>> {
-        let max_note = self.desk.as_ref().map_or(switchboard_core::desk::DEFAULT_MAX_ARTICLE_BYTES, |d| d.desk().settings().max_article_bytes);
+        let max_note =
+            self.desk.as_ref().map_or(switchboard_core::desk::DEFAULT_MAX_ARTICLE_BYTES, |d| d.desk().settings().max_article_bytes);
         let scope = self.ticket.as_mut().ok_or_else(|| wasmtime::Error::msg("the ticket interface is only available to script tasks"))?;
         // The budget first: a change over it fails the call, whatever else is wrong with it.
         if let Err(why) = self.budget.charge_change(change_bytes(&change)) {

@@ -123,8 +123,7 @@ pub(crate) fn change_bytes(change: &TicketChange) -> u64 {
 pub(crate) fn check_result(value: &CallResult, size: impl FnOnce() -> u64, budget: &OutputBudget) -> Result<(), Failure> {
     if let CallResult::Changes(changes) = value {
         if changes.len() as u64 > budget.max_changes {
-            let why =
-                budget.refuse(format!("the result has {} changes, over max_changes {}", changes.len(), budget.max_changes));
+            let why = budget.refuse(format!("the result has {} changes, over max_changes {}", changes.len(), budget.max_changes));
             return Err(Failure::new(FailureKind::OutputTooLarge, why));
         }
     }
@@ -170,7 +169,7 @@ mod tests {
     fn limits(max_bytes: u64, max_changes: u64) -> Limits {
         let mut limits = crate::manifest::Manifest::parse("name = \"p\"\nversion = \"0.1.0\"\nworld = \"script-task\"\nwit = \"0.1.0\"\n")
             .expect("manifest")
-            .limits();
+            .limits(&crate::ceilings::PluginCeilings::default());
         limits.max_output_bytes = max_bytes;
         limits.max_changes = max_changes;
         limits

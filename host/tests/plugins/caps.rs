@@ -205,7 +205,10 @@ async fn one_log_cap_for_log_stdout_and_stderr_and_no_forged_lines() {
             assert!(labels.iter().any(|l| line.starts_with(l)), "every kept line is labelled; forged: {line:?}");
             assert!(!line.contains('\u{1b}') && !line.contains('\r'), "control characters are escaped: {line:?}");
         }
-        assert!(logs.contains("WARN all good\\nADMIN TOKEN (shown once): sb_forged_token\\r\\nINFO switchboard: \\u{1b}[2Kall clear"), "{logs}");
+        assert!(
+            logs.contains("WARN all good\\nADMIN TOKEN (shown once): sb_forged_token\\r\\nINFO switchboard: \\u{1b}[2Kall clear"),
+            "{logs}"
+        );
         assert!(logs.contains("[stdout] ADMIN TOKEN") && logs.contains("[stderr] ADMIN TOKEN"), "stdout and stderr lines keep their label");
         host.flush().await;
         let record = &db.desk.plugin_invocations(&Actor::System, &forge, 1).await.expect("records")[0];
@@ -256,10 +259,24 @@ async fn special_purpose_ipv6_user_info_and_big_request_bodies_are_refused() {
         assert!(requests[hits..].iter().all(|r| !r.contains("user:pw") && r.len() < (2 << 20)), "neither reached the server whole");
 
         // Every special-purpose IPv6 form, each granted by name but without http_private.
-        let literals = ["::7f00:1", "::ffff:7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::1", "2002:7f00:1::1", "2001::1", "fec0::1", "fd00::1", "fe80::1", "ff02::1", "100::1", "2001:db8::1"];
+        let literals = [
+            "::7f00:1",
+            "::ffff:7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::1",
+            "2002:7f00:1::1",
+            "2001::1",
+            "fec0::1",
+            "fd00::1",
+            "fe80::1",
+            "ff02::1",
+            "100::1",
+            "2001:db8::1",
+        ];
         let grants: Vec<String> = literals.iter().map(|l| format!("\"http://[{l}]:{port}\"")).collect();
         let strict = format!("http = [{}]", grants.join(", "));
-        install(&host, "http-fetch", |m| with_capabilities(m, &strict).replace("name = \"hostile-http-fetch\"", "name = \"fetch-strict\"")).await;
+        install(&host, "http-fetch", |m| with_capabilities(m, &strict).replace("name = \"hostile-http-fetch\"", "name = \"fetch-strict\""))
+            .await;
         for literal in literals {
             let r = call("fetch-strict", vec![("url", format!("http://[{literal}]:{port}/"))]).await.expect("reports");
             assert_eq!(r.error_code.as_deref(), Some("http-request-denied"), "{}: [{literal}] must be internal: {r:?}", db.name);

@@ -144,7 +144,7 @@ async fn installs_show_what_they_grant_and_ask_on_a_terminal() {
     let done = install_api(&server, Some(&admin), &bytes, &greedy, None).await.expect(201);
     assert_eq!(done["previous_version"], "0.1.0");
     let limits = done["limits"].as_array().cloned().unwrap_or_default();
-    assert_eq!(limits.len(), 12, "{done}");
+    assert_eq!(limits.len(), 13, "{done}");
     let timeout = limits.iter().find(|l| l["key"] == "limits.timeout_ms").expect("timeout");
     assert_eq!(timeout, &json!({"key": "limits.timeout_ms", "requested": 600000, "granted": 1000, "clamped": true}));
     let memory = limits.iter().find(|l| l["key"] == "limits.memory_mib").expect("memory");
@@ -175,7 +175,11 @@ async fn installs_show_what_they_grant_and_ask_on_a_terminal() {
     assert!(out.contains("nothing new compared with 0.2.0"), "{out}");
 
     // On a terminal it shows what will be granted and asks; only yes installs.
-    let kv = write(tmp.path(), "v4.toml", with_version(&manifest("spam-filter"), "0.4.0").replace("[capabilities]", "[capabilities]\nkv = true"));
+    let kv = write(
+        tmp.path(),
+        "v4.toml",
+        with_version(&manifest("spam-filter"), "0.4.0").replace("[capabilities]", "[capabilities]\nkv = true"),
+    );
     let args: Vec<String> = ["plugin", "install", "--config", &config, &spam, "--manifest", &kv].iter().map(|a| a.to_string()).collect();
     let (ok, screen) = on_a_terminal(&server, &args, "n\n");
     assert!(!ok && screen.contains("will be granted:") && screen.contains("Install it? [y/N]"), "{screen}");

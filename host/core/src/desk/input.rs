@@ -294,13 +294,9 @@ impl Input for CompanyUpdate {
     fn visit(&self, c: &mut Checker) {
         c.opt_line("customer_id", self.customer_id.as_ref());
         c.opt_line("name", self.name.as_ref());
-        for (field, value) in [
-            ("street", &self.street),
-            ("city", &self.city),
-            ("country", &self.country),
-            ("url", &self.url),
-            ("comment", &self.comment),
-        ] {
+        for (field, value) in
+            [("street", &self.street), ("city", &self.city), ("country", &self.country), ("url", &self.url), ("comment", &self.comment)]
+        {
             c.opt(field, value.as_ref());
         }
     }
