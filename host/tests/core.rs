@@ -1,5 +1,6 @@
 //! The ticket core without HTTP, on every backend: numbering under
-//! concurrency, atomic creates, permissions, search paging and the job queue.
+//! concurrency, atomic creates, permissions, search paging, the job queue
+//! and write transactions that share commits (`writes`).
 
 #[path = "core/admins.rs"]
 mod admins;
@@ -14,6 +15,8 @@ mod jobs;
 mod schema;
 #[path = "core/stored.rs"]
 mod stored;
+#[path = "core/writes.rs"]
+mod writes;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;

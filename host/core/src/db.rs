@@ -4,8 +4,10 @@
 //! through sqlx's `Any` driver. The few statements that differ (full-text
 //! search, `FOR UPDATE SKIP LOCKED`) branch on [`Backend`].
 
+mod group_commit;
 mod sql;
 
+use std::ops::{Deref, DerefMut};
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -13,8 +15,9 @@ use std::time::Duration;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyPool, Row, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
+
+use group_commit::{GroupCommit, SharedTx};
 
 pub use sql::{Arg, Sql};
 
@@ -61,6 +64,10 @@ pub enum DbError {
     /// The database URL is not one we support.
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://...")]
     UnsupportedUrl(String),
+    /// The SQLite batch a write shared its commit with failed (the write
+    /// was not stored).
+    #[error("database error: {0}")]
+    Batch(String),
 }
 
 /// How long [`Db::ping`] may take before the database counts as unreachable.
@@ -71,9 +78,9 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
-    /// On SQLite writes are serialised in-process: one writer at a time (and
-    /// across processes by `BEGIN IMMEDIATE`).
-    writer: Option<Arc<Mutex<()>>>,
+    /// On SQLite writes take turns in one shared batch transaction and share
+    /// its commit (across processes they are serialised by `BEGIN IMMEDIATE`).
+    writer: Option<GroupCommit>,
     /// The SQLite file, for [`Db::ping`]: the pool's open connections go on
     /// working on a file that was moved or deleted under them.
     sqlite_file: Option<String>,
@@ -81,24 +88,59 @@ pub struct Db {
     postgres_url: Option<Arc<str>>,
 }
 
-/// A write transaction. On SQLite it also holds the process-wide writer lock.
+/// A write transaction: its own on PostgreSQL; on SQLite a savepoint in the
+/// batch it shares a commit with (see `group_commit`). Dropped without
+/// `commit`, its writes are rolled back.
 pub struct WriteTx {
-    /// The open transaction.
-    pub tx: Transaction<'static, Any>,
-    _writer: Option<OwnedMutexGuard<()>>,
+    /// The connection to run the write's statements on (`&mut *tx.tx`).
+    pub tx: TxConn,
+}
+
+/// The connection of a [`WriteTx`].
+pub enum TxConn {
+    /// A transaction of its own (PostgreSQL).
+    Own(Transaction<'static, Any>),
+    /// A savepoint in SQLite's shared batch.
+    Shared(SharedTx),
+}
+
+impl Deref for TxConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            TxConn::Own(tx) => tx,
+            TxConn::Shared(tx) => tx,
+        }
+    }
+}
+
+impl DerefMut for TxConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            TxConn::Own(tx) => tx,
+            TxConn::Shared(tx) => tx,
+        }
+    }
 }
 
 impl WriteTx {
-    /// Commits the transaction and releases the writer lock.
+    /// Commits; returns once the write is durable (on SQLite, once the batch
+    /// holding it is).
     pub async fn commit(self) -> Result<(), DbError> {
-        self.tx.commit().await?;
+        match self.tx {
+            TxConn::Own(tx) => tx.commit().await?,
+            TxConn::Shared(tx) => tx.commit().await?,
+        }
         Ok(())
     }
 
-    /// Rolls the transaction back before the writer lock is released (a
-    /// dropped transaction would roll back only when its connection is next used).
+    /// Rolls the write back now (a dropped transaction would roll back only
+    /// when its connection is next used).
     pub async fn rollback(self) -> Result<(), DbError> {
-        self.tx.rollback().await?;
+        match self.tx {
+            TxConn::Own(tx) => tx.rollback().await?,
+            TxConn::Shared(tx) => tx.rollback().await?,
+        }
         Ok(())
     }
 }
@@ -153,7 +195,7 @@ impl Db {
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(40).acquire_timeout(Duration::from_secs(30)).connect(url).await?,
         };
-        let writer = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let writer = (backend == Backend::Sqlite).then(GroupCommit::default);
         let sqlite_file = if backend == Backend::Sqlite { sqlite_path(url) } else { None };
         let postgres_url = (backend == Backend::Postgres).then(|| Arc::from(url));
         Ok(Db { pool, backend, writer, sqlite_file, postgres_url })
@@ -188,21 +230,17 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
-    /// Starts a write transaction (serialised on SQLite).
+    /// Starts a write transaction (on SQLite, a turn in the shared batch).
     pub async fn begin_write(&self) -> Result<WriteTx, DbError> {
-        let writer = match &self.writer {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
+        // On SQLite the batch takes the write lock at BEGIN (IMMEDIATE): a
+        // deferred transaction that read first could not upgrade while another
+        // process (the CLI next to a running server) writes, and would fail
+        // with "database is locked" instead of waiting out busy_timeout.
+        let tx = match &self.writer {
+            Some(writer) => TxConn::Shared(writer.begin(&self.pool).await?),
+            None => TxConn::Own(self.pool.begin().await?),
         };
-        // On SQLite the write lock is taken at BEGIN: a deferred transaction that
-        // read first could not upgrade while another process (the CLI next to a
-        // running server) writes, and would fail with "database is locked"
-        // instead of waiting out busy_timeout.
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(WriteTx { tx, _writer: writer })
+        Ok(WriteTx { tx })
     }
 
     /// Answers whether the database is reachable, within [`PING_TIMEOUT`]. On
