@@ -29,7 +29,8 @@
 //!
 //! Per backend it: starts `switchboard serve --listen 127.0.0.1:<free port> --data-dir <tmp>`
 //! (plus `--database-url` for PostgreSQL), reads the admin token from the server's stdout, waits for
-//! `/healthz`, then runs the scenarios create → get → durability (kill -9, restart, verify every
+//! `/healthz`, measures the database floor (single-row durable commits/s and bare primary-key
+//! selects/s on the same backend), then runs the scenarios create → get → durability (kill -9, restart, verify every
 //! acknowledged ticket) → fill → search, and finally stops the server with SIGTERM. Servers are
 //! killed by a drop guard on any error. Server stdout/stderr go to files in the temp directory,
 //! which is kept (and printed) when a backend fails.
@@ -40,6 +41,7 @@
 mod ctx;
 mod dataset;
 mod durability;
+mod floor;
 mod http;
 mod load;
 mod options;
@@ -58,6 +60,7 @@ use anyhow::{Context, Result};
 use ctx::{setup_catalogue, Ctx};
 use dataset::Dataset;
 use durability::bench_durability;
+use floor::bench_floor;
 use http::http_client;
 use options::{parse_config, Backend, Config};
 use report::{fail, note, print_table, with_report, SharedReport};
@@ -78,10 +81,35 @@ async fn bench_backend(cfg: Config, backend: Backend, report: SharedReport, spec
     setup_catalogue(&ctx).await?;
 
     let header = |name: &str| println!("\n-- [{}] {name}", backend.name());
+    header("database floor (same backend and disk, nothing of ours around it)");
+    let floor = bench_floor(&ctx).await;
     header("ticket create");
-    bench_create(&ctx).await;
+    let creates = bench_create(&ctx).await;
     header("ticket get");
-    bench_get(&ctx).await;
+    let gets = bench_get(&ctx).await;
+    match floor {
+        Ok(floor) => {
+            let ratios = [
+                format!(
+                    "[{}] creates {creates:.0}/s = {:.2}x the single-row durable commit floor ({:.0}/s; aim >= 0.6x)",
+                    backend.name(),
+                    creates / floor.commits_per_sec.max(1e-9),
+                    floor.commits_per_sec
+                ),
+                format!(
+                    "[{}] gets {gets:.0}/s = {:.2}x the bare primary-key select ({:.0}/s; aim >= 0.5x)",
+                    backend.name(),
+                    gets / floor.selects_per_sec.max(1e-9),
+                    floor.selects_per_sec
+                ),
+            ];
+            for line in &ratios {
+                println!("  {line}");
+            }
+            with_report(&ctx.report, |r| r.ratios.extend(ratios));
+        }
+        Err(e) => ctx.note(format!("database floor not measured: {e:#}")),
+    }
     header("durability (kill -9 during create load)");
     bench_durability(&mut ctx).await?;
     header(&format!("fill to {} tickets", ctx.cfg.tickets));
@@ -223,6 +251,12 @@ async fn main() -> ExitCode {
     let report = with_report(&report, std::mem::take);
     println!("\n==================== summary ({:.0}s) ====================", started.elapsed().as_secs_f64());
     print_table(&report.rows);
+    if !report.ratios.is_empty() {
+        println!("\nagainst the database floor:");
+        for line in &report.ratios {
+            println!("  {line}");
+        }
+    }
     if !report.notes.is_empty() {
         println!("\nnotes (possible server issues):");
         for n in &report.notes {

@@ -25,6 +25,8 @@ pub(crate) struct Report {
     pub(crate) failures: Vec<String>,
     /// Observations about the server that do not fail the run (possible bugs).
     pub(crate) notes: Vec<String>,
+    /// Creates and gets as a ratio to the database floor, one line each.
+    pub(crate) ratios: Vec<String>,
 }
 
 pub(crate) type SharedReport = Arc<Mutex<Report>>;

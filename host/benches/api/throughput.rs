@@ -6,10 +6,12 @@ use rand::Rng;
 
 use crate::ctx::Ctx;
 use crate::dataset::create_ticket;
+use crate::floor::rate;
 use crate::load::{run_load, LoadSpec};
 
 /// Scenario 1: ticket create with a ~1 KB first article, at the configured concurrency.
-pub(crate) async fn bench_create(ctx: &Ctx) {
+/// Returns creates per second.
+pub(crate) async fn bench_create(ctx: &Ctx) -> f64 {
     let conc = ctx.cfg.concurrency;
     let mut spec = LoadSpec::new(conc);
     match ctx.cfg.creates {
@@ -22,19 +24,23 @@ pub(crate) async fn bench_create(ctx: &Ctx) {
         async move { create_ticket(&api, &data).await.map(|_| ()) }
     })
     .await;
-    ctx.record(result.row(ctx.backend, "ticket create (1 KB article)", conc));
+    let row = result.row(ctx.backend, "ticket create (1 KB article)", conc);
+    let per_sec = rate(&row);
+    ctx.record(row);
     result.print_errors();
     if result.errors > 0 {
         ctx.fail(format!("ticket create: {} request(s) failed", result.errors));
     }
+    per_sec
 }
 
 /// Scenario 2: GET /api/v1/tickets/{id} on random acknowledged ids.
-pub(crate) async fn bench_get(ctx: &Ctx) {
+/// Returns gets per second (0 when nothing could be fetched).
+pub(crate) async fn bench_get(ctx: &Ctx) -> f64 {
     let ids = Arc::new(ctx.data.ids_snapshot());
     if ids.is_empty() {
         ctx.fail("ticket get: no tickets were created, nothing to get");
-        return;
+        return 0.0;
     }
     let conc = ctx.cfg.concurrency;
     let mut spec = LoadSpec::new(conc);
@@ -56,9 +62,12 @@ pub(crate) async fn bench_get(ctx: &Ctx) {
         }
     })
     .await;
-    ctx.record(result.row(ctx.backend, "ticket get by id", conc));
+    let row = result.row(ctx.backend, "ticket get by id", conc);
+    let per_sec = rate(&row);
+    ctx.record(row);
     result.print_errors();
     if result.errors > 0 {
         ctx.fail(format!("ticket get: {} request(s) failed", result.errors));
     }
+    per_sec
 }

@@ -121,15 +121,7 @@ impl PluginHost {
     ) -> (Result<CallResult, Failure>, Report, Option<TicketScope>) {
         let identity = &loaded.identity;
         let world = loaded.manifest.world;
-        let empty_report = |logs: &str| Report {
-            plugin: identity.name.clone(),
-            version: identity.version.clone(),
-            world,
-            duration_us: 0,
-            fuel_used: 0,
-            peak_memory: 0,
-            logs: logs.to_string(),
-        };
+        let empty_report = |logs: &str| Report::empty(identity, world, logs);
         if !loaded.enabled {
             let why = loaded.suspended.clone().unwrap_or_else(|| "the plugin is disabled".into());
             return (Err(Failure::new(FailureKind::Disabled, why)), empty_report(""), scope);

@@ -41,6 +41,19 @@ pub struct Report {
 }
 
 impl Report {
+    /// The report of a call that never ran (refused, or its store could not be built).
+    pub(crate) fn empty(identity: &PluginIdentity, world: World, logs: &str) -> Report {
+        Report {
+            plugin: identity.name.clone(),
+            version: identity.version.clone(),
+            world,
+            duration_us: 0,
+            fuel_used: 0,
+            peak_memory: 0,
+            logs: logs.to_string(),
+        }
+    }
+
     /// The stored record of this invocation.
     pub(crate) fn record(&self, outcome: &Result<(), Failure>) -> InvocationRecord {
         InvocationRecord {
@@ -211,16 +224,7 @@ pub(crate) async fn execute(execution: Execution) -> Executed {
     let mut store = match new_store(&engine, identity, &loaded.manifest, desk, host_runtime, scope) {
         Ok(store) => store,
         Err(failure) => {
-            let report = Report {
-                plugin: identity.name.clone(),
-                version: identity.version.clone(),
-                world,
-                duration_us: 0,
-                fuel_used: 0,
-                peak_memory: 0,
-                logs: String::new(),
-            };
-            return Executed { result: Err(failure), report, scope: None, audit: Vec::new() };
+            return Executed { result: Err(failure), report: Report::empty(identity, world, ""), scope: None, audit: Vec::new() };
         }
     };
     let initial_fuel = store.get_fuel().unwrap_or(0);

@@ -4,6 +4,12 @@
 
 use std::time::Duration;
 
+/// The longest a record waits for others to share its transaction.
+const BATCH_WINDOW: Duration = Duration::from_millis(50);
+
+/// The most records one transaction writes.
+const BATCH_RECORDS: usize = 500;
+
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::sync::{mpsc, oneshot};
 
@@ -108,28 +114,33 @@ impl Recorder {
         tokio::spawn(async move {
             let mut records = Vec::new();
             let mut audit = Vec::new();
-            loop {
-                let message = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
+            let mut open = true;
+            while open {
                 let mut flushed = Vec::new();
-                match message {
-                    Ok(None) => break,
-                    Ok(Some(Message::Record(r, a))) => {
+                match rx.recv().await {
+                    None => break,
+                    Some(Message::Record(r, a)) => {
                         records.push(*r);
                         audit.extend(a);
                     }
-                    Ok(Some(Message::Flush(done))) => flushed.push(done),
-                    Err(_) => {}
+                    Some(Message::Flush(done)) => flushed.push(done),
                 }
-                while let Ok(more) = rx.try_recv() {
-                    match more {
-                        Message::Record(r, a) => {
+                // Gather a batch: one transaction for up to BATCH_RECORDS
+                // records or BATCH_WINDOW of calls, whichever comes first (a
+                // flush writes at once), instead of one per handful of calls.
+                let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+                while records.len() < BATCH_RECORDS && flushed.is_empty() {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(Message::Record(r, a))) => {
                             records.push(*r);
                             audit.extend(a);
                         }
-                        Message::Flush(done) => flushed.push(done),
-                    }
-                    if records.len() >= 500 {
-                        break;
+                        Ok(Some(Message::Flush(done))) => flushed.push(done),
+                        Ok(None) => {
+                            open = false;
+                            break;
+                        }
+                        Err(_) => break,
                     }
                 }
                 if !records.is_empty() || !audit.is_empty() {
