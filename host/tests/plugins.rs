@@ -110,7 +110,7 @@ async fn example_plugins_do_their_jobs_through_the_real_host() {
         host.flush().await;
         let records = desk.plugin_invocations(&Actor::System, "keyword-router", 10).await.expect("records");
         assert_eq!(records.len(), 2, "every invocation is recorded");
-        assert!(records.iter().all(|r| r.outcome == "ok" && r.peak_memory > 0));
+        assert!(records.iter().all(|r| r.outcome.as_str() == "ok" && r.peak_memory > 0));
         db
     })
     .await;

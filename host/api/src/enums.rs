@@ -152,6 +152,32 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// How a plugin call ended.
+    InvocationOutcomeName mirrors InvocationOutcome { Ok = "ok", PluginError = "plugin_error", Failed = "failed" }
+}
+
+wire_enum! {
+    /// Why a plugin call failed (only a plugin's own faults count toward its breaker).
+    FailureKindName mirrors FailureKind {
+        Trap = "trap",
+        Timeout = "timeout",
+        MemoryLimit = "memory_limit",
+        TableLimit = "table_limit",
+        Fuel = "fuel",
+        StackOverflow = "stack_overflow",
+        OutputTooLarge = "output_too_large",
+        InvalidOutput = "invalid_output",
+        InputTooLarge = "input_too_large",
+        PluginError = "plugin_error",
+        Instantiate = "instantiate",
+        Host = "host",
+        Disabled = "disabled",
+        Config = "config",
+        Busy = "busy",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +217,8 @@ mod tests {
         same(&[ObjectType::Ticket, ObjectType::Article], ObjectType::as_str, ObjectTypeName::ALL, ObjectTypeName::as_str);
         same(&FieldType::ALL, FieldType::as_str, FieldTypeName::ALL, FieldTypeName::as_str);
         same(&HistoryEvent::ALL, HistoryEvent::as_str, HistoryEventName::ALL, HistoryEventName::as_str);
+        same(&InvocationOutcome::ALL, InvocationOutcome::as_str, InvocationOutcomeName::ALL, InvocationOutcomeName::as_str);
+        same(&FailureKind::ALL, FailureKind::as_str, FailureKindName::ALL, FailureKindName::as_str);
         // The core's parsers accept exactly the wire names, so a value the
         // document's enum allows is one the core takes, and no other.
         for name in StateTypeName::ALL {

@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::enums::{FailureKindName, InvocationOutcomeName};
 use crate::error::{ApiError, Problem};
 use crate::json::{present, ApiJson};
 use crate::path::ApiPath;
@@ -161,10 +162,10 @@ pub(crate) struct InvocationDto {
     fuel_used: Option<i64>,
     /// Peak memory, bytes.
     peak_memory: i64,
-    /// ok, plugin_error or failed.
-    outcome: String,
-    /// Failure kind.
-    error_kind: Option<String>,
+    /// How the call ended.
+    outcome: InvocationOutcomeName,
+    /// Why it failed, when it did.
+    error_kind: Option<FailureKindName>,
     /// Failure message.
     error: Option<String>,
     /// Plugin log.
@@ -182,8 +183,8 @@ impl From<InvocationRecord> for InvocationDto {
             duration_us: r.duration_us,
             fuel_used: r.fuel_used,
             peak_memory: r.peak_memory,
-            outcome: r.outcome,
-            error_kind: r.error_kind,
+            outcome: r.outcome.into(),
+            error_kind: r.error_kind.map(Into::into),
             error: r.error,
             logs: r.logs,
         }

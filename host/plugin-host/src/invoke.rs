@@ -13,7 +13,7 @@ use crate::admission::Admitted;
 use crate::calls::{Call, CallResult};
 use crate::egress::{EgressHooks, EgressPolicy, HostPattern};
 use crate::engine::SLICE_TICKS;
-use crate::failure::{Failure, FailureKind, InvocationOutcome};
+use crate::failure::{outcome_of, Failure, FailureKind};
 use crate::logs::LogSink;
 use crate::manifest::{Manifest, World};
 use crate::output::{check_result, OutputBudget};
@@ -66,8 +66,8 @@ impl Report {
             duration_us: self.duration_us as i64,
             fuel_used: Some(self.fuel_used as i64),
             peak_memory: self.peak_memory as i64,
-            outcome: InvocationOutcome::of(outcome).as_str().to_string(),
-            error_kind: outcome.as_ref().err().map(|f| f.kind.as_str().to_string()),
+            outcome: outcome_of(outcome),
+            error_kind: outcome.as_ref().err().map(|f| f.kind),
             error: outcome.as_ref().err().map(|f| f.message.clone()),
             logs: self.logs.clone(),
         }

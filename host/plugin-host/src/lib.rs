@@ -62,7 +62,7 @@ pub mod wit {
         crate::convert::mail_from_bytes(raw, account, trusted, max_body)
     }
 }
-pub use failure::{Failure, FailureKind, InvocationOutcome};
+pub use failure::{outcome_of, Failure, FailureKind, InvocationOutcome};
 pub use invoke::Report;
 pub use local::LocalInput;
 pub use recorder::PluginMetrics;

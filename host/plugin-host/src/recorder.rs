@@ -13,7 +13,7 @@ const BATCH_RECORDS: usize = 500;
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::failure::{Failure, FailureKind, InvocationOutcome};
+use crate::failure::{outcome_of, Failure, FailureKind, InvocationOutcome};
 use crate::invoke::Report;
 use switchboard_core::desk::{HttpAuditRecord, InvocationRecord, SystemDesk};
 
@@ -83,7 +83,7 @@ pub(crate) struct PluginCounters {
 
 impl PluginCounters {
     pub(crate) fn observe(&self, report: &Report, status: &Result<(), Failure>, metrics: &PluginMetrics) {
-        match InvocationOutcome::of(status) {
+        match outcome_of(status) {
             InvocationOutcome::Ok => self.ok.inc(),
             InvocationOutcome::PluginError => self.plugin_error.inc(),
             InvocationOutcome::Failed => self.failed.inc(),

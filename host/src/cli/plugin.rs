@@ -378,7 +378,7 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                     r.fuel_used.unwrap_or(0),
                     r.peak_memory / 1024,
                     r.outcome,
-                    r.error.map(|e| format!(" — {}: {e}", r.error_kind.unwrap_or_default())).unwrap_or_default()
+                    r.error.map(|e| format!(" — {}: {e}", r.error_kind.map(|k| k.as_str()).unwrap_or("unknown"))).unwrap_or_default()
                 );
             }
         }

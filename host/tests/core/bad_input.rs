@@ -2,7 +2,9 @@
 //! refused alike on both backends with the field named, never a storage error.
 
 use chrono::{TimeZone, Utc};
-use switchboard::desk::{Actor, DeskError, InvocationRecord, NewArticle, NewTicket, TicketQuery, TicketUpdate};
+use switchboard::desk::{
+    Actor, DeskError, FailureKind, InvocationOutcome, InvocationRecord, NewArticle, NewTicket, TicketQuery, TicketUpdate,
+};
 
 use crate::common::each_backend;
 use crate::ticket;
@@ -64,8 +66,8 @@ async fn plugin_logs_with_nul_are_recorded() {
             duration_us: 1,
             fuel_used: None,
             peak_memory: 0,
-            outcome: "trap".into(),
-            error_kind: Some("trap".into()),
+            outcome: InvocationOutcome::Failed,
+            error_kind: Some(FailureKind::Trap),
             error: Some("bad\0message".into()),
             logs: "[stdout] a\0b\n".into(),
         };
@@ -77,6 +79,11 @@ async fn plugin_logs_with_nul_are_recorded() {
             "{}",
             db.name
         );
+        assert_eq!((stored[0].outcome, stored[0].error_kind), (InvocationOutcome::Failed, Some(FailureKind::Trap)), "{}", db.name);
+        // A kind this version never writes is an error naming the column, not a silent default.
+        sqlx::query("UPDATE plugin_invocations SET error_kind = 'tarp'").execute(db.system.db().pool()).await.expect("corrupt");
+        let err = db.desk.plugin_invocations(&Actor::System, "noisy", 10).await.expect_err("an unknown failure kind");
+        assert!(err.to_string().contains("error_kind") && err.to_string().contains("tarp"), "{}: {err}", db.name);
         db
     })
     .await;

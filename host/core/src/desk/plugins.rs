@@ -9,7 +9,7 @@ use sqlx::{Any, Row};
 use crate::db::{get_bool, Arg, Sql};
 use crate::desk::stored;
 use crate::desk::time::now_micros;
-use crate::desk::{Actor, Desk, DeskError};
+use crate::desk::{Actor, Desk, DeskError, FailureKind, InvocationOutcome};
 
 /// An installed plugin and its active version.
 #[derive(Debug, Clone)]
@@ -106,10 +106,10 @@ pub struct InvocationRecord {
     pub fuel_used: Option<i64>,
     /// Peak linear memory in bytes.
     pub peak_memory: i64,
-    /// `ok`, `plugin_error` or `failed`.
-    pub outcome: String,
-    /// Kind of failure: trap, timeout, memory_limit, fuel, stack_overflow, output_too_large, …
-    pub error_kind: Option<String>,
+    /// How the call ended.
+    pub outcome: InvocationOutcome,
+    /// Why it failed, when it did.
+    pub error_kind: Option<FailureKind>,
     /// The error message.
     pub error: Option<String>,
     /// The plugin's log lines (capped).
@@ -405,8 +405,16 @@ impl Desk {
                     duration_us: r.try_get("duration_us")?,
                     fuel_used: r.try_get("fuel_used")?,
                     peak_memory: r.try_get("peak_memory")?,
-                    outcome: r.try_get("outcome")?,
-                    error_kind: r.try_get("error_kind")?,
+                    outcome: stored::parse(
+                        "outcome",
+                        &r.try_get::<String, _>("outcome")?,
+                        InvocationOutcome::parse,
+                        "an invocation outcome",
+                    )?,
+                    error_kind: r
+                        .try_get::<Option<String>, _>("error_kind")?
+                        .map(|k| stored::parse("error_kind", &k, FailureKind::parse, "a failure kind"))
+                        .transpose()?,
                     error: r.try_get("error")?,
                     logs: r.try_get("logs")?,
                 })

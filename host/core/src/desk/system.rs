@@ -10,7 +10,7 @@ use crate::db::Db;
 use crate::desk::input::storable;
 use crate::desk::plugins::not_found;
 use crate::desk::time::now_micros;
-use crate::desk::{Desk, DeskError, DeskSettings, HttpAuditRecord, InvocationRecord, PluginConfigValue};
+use crate::desk::{Desk, DeskError, DeskSettings, FailureKind, HttpAuditRecord, InvocationRecord, PluginConfigValue};
 
 /// The system's own handle on the core (cheap to clone). Whoever starts the
 /// node makes it and hands it only to the parts that act as the system: the
@@ -109,8 +109,8 @@ impl SystemDesk {
             .bind(r.duration_us)
             .bind(r.fuel_used)
             .bind(r.peak_memory)
-            .bind(&r.outcome)
-            .bind(r.error_kind.as_deref())
+            .bind(r.outcome.as_str())
+            .bind(r.error_kind.map(FailureKind::as_str))
             .bind(r.error.as_deref().map(|e| storable(e).into_owned()))
             .bind(storable(&r.logs).into_owned())
             .execute(&mut *tx.tx)
