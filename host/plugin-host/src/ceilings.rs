@@ -207,21 +207,23 @@ impl Manifest {
     /// The limits a call of this plugin runs with: what the manifest asks
     /// for (or the defaults), clamped to `ceilings`.
     pub fn limits(&self, ceilings: &PluginCeilings) -> Limits {
-        let g: Vec<Option<u64>> = ceilings.grants(self).into_iter().map(|g| g.granted).collect();
-        let at = |i: usize| g.get(i).copied().flatten().unwrap_or(1);
+        let grants = ceilings.grants(self);
+        let granted = |key: &str| grants.iter().find(|g| g.key == key).and_then(|g| g.granted);
+        // Every key but fuel is granted a number (zero never): 1 only if a key is misspelt here.
+        let at = |key: &str| granted(key).unwrap_or(1);
         Limits {
-            memory_bytes: at(0) * 1024 * 1024,
-            timeout_ms: at(1),
-            fuel: g.get(2).copied().flatten(),
-            max_input_bytes: at(3),
-            max_output_bytes: at(4),
-            max_changes: at(5),
-            max_log_bytes: at(6),
-            max_http_requests: at(7),
-            max_http_response_bytes: at(8),
-            kv_max_bytes: at(9),
-            table_elements: at(10),
-            instances: at(11),
+            memory_bytes: at("limits.memory_mib") * 1024 * 1024,
+            timeout_ms: at("limits.timeout_ms"),
+            fuel: granted("limits.fuel"),
+            max_input_bytes: at("limits.max_input_bytes"),
+            max_output_bytes: at("limits.max_output_bytes"),
+            max_changes: at("limits.max_changes"),
+            max_log_bytes: at("limits.max_log_bytes"),
+            max_http_requests: at("limits.max_http_requests"),
+            max_http_response_bytes: at("limits.max_http_response_bytes"),
+            kv_max_bytes: at("limits.kv_max_bytes"),
+            table_elements: at("limits.table_elements"),
+            instances: at("limits.instances"),
         }
     }
 

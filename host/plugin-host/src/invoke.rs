@@ -264,7 +264,7 @@ pub(crate) async fn execute(execution: Execution) -> Executed {
     let result = match outcome {
         Err(err) => Err(classify(&err, hit, identity.limits.timeout_ms)),
         Ok(Err(plugin_error)) => Err(Failure::new(FailureKind::PluginError, format!("{}: {}", plugin_error.code, plugin_error.message))),
-        Ok(Ok(value)) => check_result(&value, || value.approx_size() as u64, &state.budget).map(|()| value),
+        Ok(Ok(value)) => check_result(&value, value.approx_size() as u64, &state.budget).map(|()| value),
     };
     // Output refused during the call (changes, kv, request bodies) fails it, whatever the guest made of the refusal.
     let result = match state.budget.refusal() {

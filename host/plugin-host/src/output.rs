@@ -118,16 +118,16 @@ pub(crate) fn change_bytes(change: &TicketChange) -> u64 {
 }
 
 /// Checks a finished call's result: a transition action's changes are at
-/// most `max_changes` (checked before the size is measured), the result's `size` is charged, and a verdict's
+/// most `max_changes`, the result's `size` (bytes) is charged, and a verdict's
 /// single-line fields are single lines; then any refusal during the call fails it.
-pub(crate) fn check_result(value: &CallResult, size: impl FnOnce() -> u64, budget: &OutputBudget) -> Result<(), Failure> {
+pub(crate) fn check_result(value: &CallResult, size: u64, budget: &OutputBudget) -> Result<(), Failure> {
     if let CallResult::Changes(changes) = value {
         if changes.len() as u64 > budget.max_changes {
             let why = budget.refuse(format!("the result has {} changes, over max_changes {}", changes.len(), budget.max_changes));
             return Err(Failure::new(FailureKind::OutputTooLarge, why));
         }
     }
-    budget.charge("the result", size()).map_err(|why| Failure::new(FailureKind::OutputTooLarge, why))?;
+    budget.charge("the result", size).map_err(|why| Failure::new(FailureKind::OutputTooLarge, why))?;
     if let CallResult::Verdict(verdict) = value {
         verdict_lines(verdict).map_err(|why| Failure::new(FailureKind::InvalidOutput, why))?;
     }
@@ -197,17 +197,17 @@ mod tests {
     fn a_result_fails_when_anything_was_refused_or_it_is_too_big() {
         let budget = OutputBudget::new(&limits(1000, 100));
         let outcome = CallResult::Changes(vec![note(1)]);
-        check_result(&outcome, || 10, &budget).expect("small");
+        check_result(&outcome, 10, &budget).expect("small");
         let budget = OutputBudget::new(&limits(1000, 100));
-        let err = check_result(&outcome, || 1001, &budget).expect_err("big");
+        let err = check_result(&outcome, 1001, &budget).expect_err("big");
         assert_eq!(err.kind, "output_too_large");
         let budget = OutputBudget::new(&limits(1_000_000, 100));
         let many = CallResult::Changes((0..101).map(|_| note(1)).collect());
-        let err = check_result(&many, || 100, &budget).expect_err("too many");
+        let err = check_result(&many, 100, &budget).expect_err("too many");
         assert!(err.message.contains("101 changes, over max_changes 100"), "{err}");
         let budget = OutputBudget::new(&limits(1000, 100));
         let _ = budget.charge("a key-value write", 5000);
-        let err = check_result(&outcome, || 10, &budget).expect_err("refused earlier");
+        let err = check_result(&outcome, 10, &budget).expect_err("refused earlier");
         assert!(err.message.contains("key-value write"), "{err}");
         let verdict = Verdict {
             queue: None,
@@ -225,7 +225,7 @@ mod tests {
             ignore: false,
             stop: false,
         };
-        let err = check_result(&CallResult::Verdict(verdict), || 10, &OutputBudget::new(&limits(1000, 100))).expect_err("two lines");
+        let err = check_result(&CallResult::Verdict(verdict), 10, &OutputBudget::new(&limits(1000, 100))).expect_err("two lines");
         assert_eq!(err.kind, "invalid_output", "{err}");
     }
 }
