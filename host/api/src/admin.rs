@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::response_dto;
 use crate::enums::{JobStatusName, TokenRoleName};
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
@@ -18,93 +19,60 @@ use crate::query::{limit, ApiQuery};
 use crate::AppState;
 use switchboard_core::desk::{Job, JobQuery, JobStatus, NewToken, TokenInfo};
 
-/// A job of the durable queue.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct JobDto {
-    /// Id.
-    id: i64,
-    /// Kind, e.g. `ticket.pending_due`.
-    kind: String,
-    /// Where the job is.
-    #[schema(value_type = JobStatusName)]
-    status: String,
-    /// Attempts so far.
-    attempts: i64,
-    /// Attempts allowed.
-    max_attempts: i64,
-    /// Next (or last) run time.
-    run_at: DateTime<Utc>,
-    /// Error of the last failed attempt.
-    last_error: Option<String>,
-    /// The node's worker that holds the job, or that ran or last failed it
-    /// (`host-pid-random`, as its log says at start).
-    worker: Option<String>,
-    /// At most one queued or running job has this key within its kind (e.g. one fetch per mail account).
-    dedup_key: Option<String>,
-    /// When its last attempt started.
-    started_at: Option<DateTime<Utc>>,
-    /// Arguments.
-    #[schema(value_type = Object)]
-    payload: serde_json::Value,
-    /// Enqueued at.
-    created_at: DateTime<Utc>,
-    /// Last status change.
-    updated_at: DateTime<Utc>,
-}
-
-impl From<Job> for JobDto {
-    fn from(j: Job) -> Self {
-        JobDto {
-            id: j.id,
-            kind: j.kind,
-            status: j.status.as_str().into(),
-            attempts: j.attempts,
-            max_attempts: j.max_attempts,
-            run_at: j.run_at,
-            last_error: j.last_error,
-            worker: j.worker,
-            dedup_key: j.dedup_key,
-            started_at: j.started_at,
-            payload: serde_json::from_str(&j.payload).unwrap_or_else(|_| serde_json::Value::String(j.payload.clone())),
-            created_at: j.created_at,
-            updated_at: j.updated_at,
-        }
+response_dto! {
+    /// A job of the durable queue.
+    JobDto from Job as j {
+        /// Id.
+        id: i64,
+        /// Kind, e.g. `ticket.pending_due`.
+        kind: String,
+        /// Where the job is.
+        status: JobStatusName,
+        /// Attempts so far.
+        attempts: i64,
+        /// Attempts allowed.
+        max_attempts: i64,
+        /// Next (or last) run time.
+        run_at: DateTime<Utc>,
+        /// Error of the last failed attempt.
+        last_error: Option<String>,
+        /// The node's worker that holds the job, or that ran or last failed it
+        /// (`host-pid-random`, as its log says at start).
+        worker: Option<String>,
+        /// At most one queued or running job has this key within its kind (e.g. one fetch per mail account).
+        dedup_key: Option<String>,
+        /// When its last attempt started.
+        started_at: Option<DateTime<Utc>>,
+        /// Arguments.
+        #[schema(value_type = Object)]
+        payload: serde_json::Value =
+            serde_json::from_str(&j.payload).unwrap_or_else(|_| serde_json::Value::String(j.payload.clone())),
+        /// Enqueued at.
+        created_at: DateTime<Utc>,
+        /// Last status change.
+        updated_at: DateTime<Utc>,
     }
 }
 
 list_dto!(JobListDto, JobDto);
 
-/// An API token (never its secret).
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TokenDto {
-    /// Id.
-    id: i64,
-    /// Unique name.
-    name: String,
-    /// First characters of the secret.
-    prefix: String,
-    /// What the token may do.
-    #[schema(value_type = TokenRoleName)]
-    role: String,
-    /// The user it acts as.
-    user: Option<String>,
-    /// Created at.
-    created_at: DateTime<Utc>,
-    /// Revoked at.
-    revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<TokenInfo> for TokenDto {
-    fn from(t: TokenInfo) -> Self {
-        TokenDto {
-            id: t.id,
-            name: t.name,
-            prefix: t.prefix,
-            role: t.role.as_str().into(),
-            user: t.user,
-            created_at: t.created_at,
-            revoked_at: t.revoked_at,
-        }
+response_dto! {
+    /// An API token (never its secret).
+    TokenDto from TokenInfo as t {
+        /// Id.
+        id: i64,
+        /// Unique name.
+        name: String,
+        /// First characters of the secret.
+        prefix: String,
+        /// What the token may do.
+        role: TokenRoleName,
+        /// The user it acts as.
+        user: Option<String>,
+        /// Created at.
+        created_at: DateTime<Utc>,
+        /// Revoked at.
+        revoked_at: Option<DateTime<Utc>>,
     }
 }
 

@@ -13,12 +13,13 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::response_dto;
 use crate::enums::{ChannelName, SenderTypeName};
 use crate::error::{ApiError, Problem};
 use crate::json::{body_error, parse_json};
@@ -113,95 +114,64 @@ impl ArticleInputDto {
     }
 }
 
-/// Attachment metadata.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AttachmentDto {
-    /// Id (download at `.../attachments/{id}`).
-    id: i64,
-    /// File name.
-    filename: String,
-    /// MIME type.
-    content_type: String,
-    /// Size in bytes.
-    size: i64,
-    /// sha256 of the content (identical content is stored once).
-    sha256: String,
-}
-
-impl From<AttachmentMeta> for AttachmentDto {
-    fn from(a: AttachmentMeta) -> Self {
-        AttachmentDto { id: a.id, filename: a.filename, content_type: a.content_type, size: a.size, sha256: a.sha256 }
+response_dto! {
+    /// Attachment metadata.
+    AttachmentDto from AttachmentMeta as a {
+        /// Id (download at `.../attachments/{id}`).
+        id: i64,
+        /// File name.
+        filename: String,
+        /// MIME type.
+        content_type: String,
+        /// Size in bytes.
+        size: i64,
+        /// sha256 of the content (identical content is stored once).
+        sha256: String,
     }
 }
 
-/// An article.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ArticleDto {
-    /// Id.
-    id: i64,
-    /// Ticket id.
-    ticket_id: i64,
-    /// How it came in.
-    #[schema(value_type = ChannelName)]
-    channel: String,
-    /// Who wrote it.
-    #[schema(value_type = SenderTypeName)]
-    sender_type: String,
-    /// Visible in the customer's view.
-    visible_for_customer: bool,
-    /// From.
-    from: String,
-    /// To.
-    to: String,
-    /// Cc.
-    cc: String,
-    /// Subject.
-    subject: String,
-    /// Plain-text body.
-    body: String,
-    /// HTML body.
-    body_html: Option<String>,
-    /// Message-ID.
-    message_id: Option<String>,
-    /// In-Reply-To.
-    in_reply_to: Option<String>,
-    /// References.
-    references: Option<String>,
-    /// Dynamic field values.
-    #[schema(value_type = Object)]
-    dynamic_fields: BTreeMap<String, serde_json::Value>,
-    /// Who created it, as the history names actors (`agent:LOGIN`, `customer:LOGIN`,
-    /// `plugin:NAME@VERSION by …`, `system`); a customer reading an article it did not
-    /// write sees only the kind of writer (`agent`, `customer`, `system`).
-    created_by: String,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Attachments.
-    attachments: Vec<AttachmentDto>,
-}
-
-impl From<Article> for ArticleDto {
-    fn from(a: Article) -> Self {
-        ArticleDto {
-            id: a.id,
-            ticket_id: a.ticket_id,
-            channel: a.channel.as_str().into(),
-            sender_type: a.sender_type.as_str().into(),
-            visible_for_customer: a.visible_for_customer,
-            from: a.from,
-            to: a.to,
-            cc: a.cc,
-            subject: a.subject,
-            body: a.body,
-            body_html: a.body_html,
-            message_id: a.message_id,
-            in_reply_to: a.in_reply_to,
-            references: a.references,
-            dynamic_fields: a.dynamic_fields,
-            created_by: a.created_by,
-            created_at: a.created_at,
-            attachments: a.attachments.into_iter().map(Into::into).collect(),
-        }
+response_dto! {
+    /// An article.
+    ArticleDto from Article as a {
+        /// Id.
+        id: i64,
+        /// Ticket id.
+        ticket_id: i64,
+        /// How it came in.
+        channel: ChannelName,
+        /// Who wrote it.
+        sender_type: SenderTypeName,
+        /// Visible in the customer's view.
+        visible_for_customer: bool,
+        /// From.
+        from: String,
+        /// To.
+        to: String,
+        /// Cc.
+        cc: String,
+        /// Subject.
+        subject: String,
+        /// Plain-text body.
+        body: String,
+        /// HTML body.
+        body_html: Option<String>,
+        /// Message-ID.
+        message_id: Option<String>,
+        /// In-Reply-To.
+        in_reply_to: Option<String>,
+        /// References.
+        references: Option<String>,
+        /// Dynamic field values.
+        #[schema(value_type = Object)]
+        dynamic_fields: BTreeMap<String, serde_json::Value>,
+        /// Who created it, as the history names actors (`agent:LOGIN`, `customer:LOGIN`,
+        /// `plugin:NAME@VERSION by …`, `system`); a customer reading an article it did not
+        /// write sees only the kind of writer (`agent`, `customer`, `system`).
+        created_by: String,
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Attachments.
+        attachments: Vec<AttachmentDto> = a.attachments.into_iter().map(Into::into).collect(),
     }
 }
 

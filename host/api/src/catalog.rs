@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::response_dto;
 use crate::enums::StateTypeName;
 use crate::error::{ApiError, Problem};
 use crate::json::{present, ApiJson};
@@ -17,60 +18,41 @@ use crate::path::ApiPath;
 use crate::AppState;
 use switchboard_core::desk::{CatalogEntry, CatalogInput, CatalogKind, CatalogUpdate};
 
-/// A queue, priority or ticket type.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CatalogEntryDto {
-    /// Id.
-    id: i64,
-    /// Unique name.
-    name: String,
-    /// Comment for admins.
-    comment: String,
-    /// Whether it can be chosen for new changes.
-    valid: bool,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<CatalogEntry> for CatalogEntryDto {
-    fn from(e: CatalogEntry) -> Self {
-        CatalogEntryDto { id: e.id, name: e.name, comment: e.comment, valid: e.valid, created_at: e.created_at, changed_at: e.changed_at }
+response_dto! {
+    /// A queue, priority or ticket type.
+    CatalogEntryDto from CatalogEntry as e {
+        /// Id.
+        id: i64,
+        /// Unique name.
+        name: String,
+        /// Comment for admins.
+        comment: String,
+        /// Whether it can be chosen for new changes.
+        valid: bool,
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
-/// A ticket state.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct StateDto {
-    /// Id.
-    id: i64,
-    /// Unique name.
-    name: String,
-    /// Comment for admins.
-    comment: String,
-    /// Whether it can be chosen for new changes.
-    valid: bool,
-    /// What the state means.
-    state_type: StateTypeName,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<CatalogEntry> for StateDto {
-    fn from(e: CatalogEntry) -> Self {
-        StateDto {
-            id: e.id,
-            name: e.name,
-            comment: e.comment,
-            valid: e.valid,
-            // Every stored state has a type; the core reads an unknown one as open.
-            state_type: e.state_type.map_or(StateTypeName::Open, Into::into),
-            created_at: e.created_at,
-            changed_at: e.changed_at,
-        }
+response_dto! {
+    /// A ticket state.
+    StateDto from CatalogEntry as e {
+        /// Id.
+        id: i64,
+        /// Unique name.
+        name: String,
+        /// Comment for admins.
+        comment: String,
+        /// Whether it can be chosen for new changes.
+        valid: bool,
+        /// What the state means (every stored state has one; the core refuses a row without).
+        state_type: StateTypeName = e.state_type.map_or(StateTypeName::Open, Into::into),
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 

@@ -10,9 +10,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::{change_dto, create_dto, response_dto};
 use crate::enums::{FieldTypeName, ObjectTypeName};
 use crate::error::{ApiError, Problem};
-use crate::json::{present, ApiJson};
+use crate::json::ApiJson;
 use crate::path::ApiPath;
 use crate::AppState;
 use switchboard_core::desk::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig};
@@ -41,98 +42,74 @@ impl From<FieldConfigDto> for FieldConfig {
     }
 }
 
-/// A dynamic field definition.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct DynamicFieldDto {
-    /// Id.
-    id: i64,
-    /// Unique name: the key in `dynamic_fields` maps and in `df.<name>` filters.
-    name: String,
-    /// Label.
-    label: String,
-    /// What the field belongs to.
-    #[schema(value_type = ObjectTypeName)]
-    object_type: String,
-    /// The type of its values.
-    #[schema(value_type = FieldTypeName)]
-    field_type: String,
-    /// Settings.
-    config: FieldConfigDto,
-    /// Valid flag.
-    valid: bool,
-    /// Customers see this field's values (otherwise it is left out of a customer's view).
-    customer_visible: bool,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<DynamicField> for DynamicFieldDto {
-    fn from(f: DynamicField) -> Self {
-        DynamicFieldDto {
-            id: f.id,
-            name: f.name,
-            label: f.label,
-            object_type: f.object_type.as_str().into(),
-            field_type: f.field_type.as_str().into(),
-            config: FieldConfigDto {
-                possible_values: f.config.possible_values,
-                min: f.config.min,
-                max: f.config.max,
-                max_length: f.config.max_length,
-            },
-            valid: f.valid,
-            customer_visible: f.customer_visible,
-            created_at: f.created_at,
-            changed_at: f.changed_at,
-        }
+response_dto! {
+    /// A dynamic field definition.
+    DynamicFieldDto from DynamicField as f {
+        /// Id.
+        id: i64,
+        /// Unique name: the key in `dynamic_fields` maps and in `df.<name>` filters.
+        name: String,
+        /// Label.
+        label: String,
+        /// What the field belongs to.
+        object_type: ObjectTypeName,
+        /// The type of its values.
+        field_type: FieldTypeName,
+        /// Settings.
+        config: FieldConfigDto = FieldConfigDto {
+            possible_values: f.config.possible_values,
+            min: f.config.min,
+            max: f.config.max,
+            max_length: f.config.max_length,
+        },
+        /// Valid flag.
+        valid: bool,
+        /// Customers see this field's values (otherwise it is left out of a customer's view).
+        customer_visible: bool,
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
 list_dto!(DynamicFieldListDto, DynamicFieldDto);
 
-/// Fields to create a definition.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DynamicFieldCreateDto {
-    /// Unique name: 1-200 letters, digits, `_` or `-`.
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,200}$")]
-    name: String,
-    /// Label (default: the name).
-    label: Option<String>,
-    /// What the field belongs to.
-    #[schema(value_type = ObjectTypeName)]
-    object_type: String,
-    /// The type of its values.
-    #[schema(value_type = FieldTypeName)]
-    field_type: String,
-    /// Settings.
-    config: Option<FieldConfigDto>,
-    /// Valid flag (default true).
-    valid: Option<bool>,
-    /// Shown to customers (default false).
-    customer_visible: Option<bool>,
+create_dto! {
+    /// Fields to create a definition.
+    DynamicFieldCreateDto into DynamicFieldInput as d {
+        /// Unique name: 1-200 letters, digits, `_` or `-`.
+        #[schema(pattern = "^[A-Za-z0-9_-]{1,200}$")]
+        name: String,
+        /// Label (default: the name).
+        label: Option<String>,
+        /// What the field belongs to.
+        #[schema(value_type = ObjectTypeName)]
+        object_type: String,
+        /// The type of its values.
+        #[schema(value_type = FieldTypeName)]
+        field_type: String,
+        /// Settings.
+        config: Option<FieldConfigDto> = d.config.map(Into::into),
+        /// Valid flag (default true).
+        valid: Option<bool>,
+        /// Shown to customers (default false).
+        customer_visible: Option<bool>,
+    }
 }
 
-/// Fields to change a definition (name, object and field type are fixed).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DynamicFieldUpdateDto {
-    /// New label.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    label: Option<String>,
-    /// New settings.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    config: Option<FieldConfigDto>,
-    /// New valid flag.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    valid: Option<bool>,
-    /// New customer-visible flag.
-    customer_visible: Option<bool>,
+change_dto! {
+    /// Fields to change a definition (name, object and field type are fixed).
+    DynamicFieldUpdateDto into DynamicFieldUpdate as d {
+        /// New label.
+        label: String,
+        /// New settings.
+        config: FieldConfigDto = d.config.map(Into::into),
+        /// New valid flag.
+        valid: bool,
+        /// New customer-visible flag.
+        customer_visible: bool,
+    }
 }
 
 #[utoipa::path(get, path = "/api/v1/dynamic-fields", tag = "dynamic-fields", summary = "List dynamic field definitions",
@@ -149,15 +126,7 @@ async fn create_field(
     caller: Caller,
     ApiJson(d): ApiJson<DynamicFieldCreateDto>,
 ) -> Result<(StatusCode, Json<DynamicFieldDto>), ApiError> {
-    let input = DynamicFieldInput {
-        name: d.name,
-        label: d.label,
-        object_type: d.object_type,
-        field_type: d.field_type,
-        config: d.config.map(Into::into),
-        valid: d.valid,
-        customer_visible: d.customer_visible,
-    };
+    let input: DynamicFieldInput = d.into();
     Ok((StatusCode::CREATED, Json(state.desk.dynamic_field_create(&caller.actor, input).await?.into())))
 }
 
@@ -177,8 +146,7 @@ async fn update_field(
     ApiPath(id): ApiPath<i64>,
     ApiJson(d): ApiJson<DynamicFieldUpdateDto>,
 ) -> Result<Json<DynamicFieldDto>, ApiError> {
-    let update =
-        DynamicFieldUpdate { label: d.label, config: d.config.map(Into::into), valid: d.valid, customer_visible: d.customer_visible };
+    let update: DynamicFieldUpdate = d.into();
     Ok(Json(state.desk.dynamic_field_update(&caller.actor, id, update).await?.into()))
 }
 

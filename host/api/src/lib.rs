@@ -138,6 +138,7 @@ mod admin;
 mod articles;
 mod auth;
 mod catalog;
+mod dto;
 mod enums;
 mod error;
 mod fields;

@@ -4,12 +4,13 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::response_dto;
 use crate::enums::LinkKindName;
 use crate::error::{ApiError, Problem};
 use crate::json::ApiJson;
@@ -18,23 +19,17 @@ use crate::query::ApiQuery;
 use crate::AppState;
 use switchboard_core::desk::{LinkKind, TicketLink};
 
-/// A link.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct LinkDto {
-    /// Source ticket id (the parent for parent_child).
-    source: i64,
-    /// Target ticket id (the child for parent_child).
-    target: i64,
-    /// How the tickets are linked.
-    #[schema(value_type = LinkKindName)]
-    kind: String,
-    /// When it was made.
-    created_at: DateTime<Utc>,
-}
-
-impl From<TicketLink> for LinkDto {
-    fn from(l: TicketLink) -> Self {
-        LinkDto { source: l.source, target: l.target, kind: l.kind.as_str().into(), created_at: l.created_at }
+response_dto! {
+    /// A link.
+    LinkDto from TicketLink as l {
+        /// Source ticket id (the parent for parent_child).
+        source: i64,
+        /// Target ticket id (the child for parent_child).
+        target: i64,
+        /// How the tickets are linked.
+        kind: LinkKindName,
+        /// When it was made.
+        created_at: DateTime<Utc>,
     }
 }
 

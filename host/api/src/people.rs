@@ -10,6 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::{change_dto, create_dto, response_dto};
 use crate::enums::{AgentRoleName, QueuePermissionName};
 use crate::error::{ApiError, Problem};
 use crate::json::{double_option, present, ApiJson};
@@ -30,288 +31,208 @@ pub(crate) struct QueueGrantDto {
     permission: String,
 }
 
-/// An agent.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct AgentDto {
-    /// Id.
-    id: i64,
-    /// Unique login.
-    login: String,
-    /// Given name.
-    first_name: String,
-    /// Family name.
-    last_name: String,
-    /// Mail address.
-    email: String,
-    /// `admin` or `agent`.
-    #[schema(value_type = AgentRoleName)]
-    role: String,
-    /// Valid flag.
-    valid: bool,
-    /// Queue permissions.
-    permissions: Vec<QueueGrantDto>,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<Agent> for AgentDto {
-    fn from(a: Agent) -> Self {
-        AgentDto {
-            id: a.id,
-            login: a.login,
-            first_name: a.first_name,
-            last_name: a.last_name,
-            email: a.email,
-            role: a.role.as_str().into(),
-            valid: a.valid,
-            permissions: a
-                .permissions
-                .into_iter()
-                .map(|g| QueueGrantDto { queue: g.queue, permission: g.permission.as_str().into() })
-                .collect(),
-            created_at: a.created_at,
-            changed_at: a.changed_at,
-        }
+response_dto! {
+    /// An agent.
+    AgentDto from Agent as a {
+        /// Id.
+        id: i64,
+        /// Unique login.
+        login: String,
+        /// Given name.
+        first_name: String,
+        /// Family name.
+        last_name: String,
+        /// Mail address.
+        email: String,
+        /// `admin` or `agent`.
+        role: AgentRoleName,
+        /// Valid flag.
+        valid: bool,
+        /// Queue permissions.
+        permissions: Vec<QueueGrantDto> = a
+            .permissions
+            .into_iter()
+            .map(|g| QueueGrantDto { queue: g.queue, permission: g.permission.as_str().into() })
+            .collect(),
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
 list_dto!(AgentListDto, AgentDto);
 
-/// Fields to create an agent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AgentCreateDto {
-    /// Unique login.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
-    login: String,
-    /// Given name.
-    first_name: Option<String>,
-    /// Family name.
-    last_name: Option<String>,
-    /// Mail address.
-    email: Option<String>,
-    /// `admin` or `agent`.
-    #[schema(value_type = AgentRoleName)]
-    role: String,
-    /// Valid flag.
-    valid: Option<bool>,
-    /// Queue permissions.
-    permissions: Option<Vec<QueueGrantDto>>,
+create_dto! {
+    /// Fields to create an agent.
+    AgentCreateDto into AgentInput as d {
+        /// Unique login.
+        #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+        login: String,
+        /// Given name.
+        first_name: Option<String>,
+        /// Family name.
+        last_name: Option<String>,
+        /// Mail address.
+        email: Option<String>,
+        /// `admin` or `agent`.
+        #[schema(value_type = AgentRoleName)]
+        role: String,
+        /// Valid flag.
+        valid: Option<bool>,
+        /// Queue permissions.
+        permissions: Option<Vec<QueueGrantDto>> = grants(d.permissions),
+    }
 }
 
-/// Fields to change an agent; `permissions`, when given, replaces the set.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AgentUpdateDto {
-    /// New login.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, min_length = 1, max_length = 200, pattern = r"\S")]
-    login: Option<String>,
-    /// New given name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    first_name: Option<String>,
-    /// New family name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    last_name: Option<String>,
-    /// New mail address.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    email: Option<String>,
-    /// New role.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, value_type = AgentRoleName)]
-    role: Option<String>,
-    /// New valid flag.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    valid: Option<bool>,
-    /// New permission set.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    permissions: Option<Vec<QueueGrantDto>>,
+change_dto! {
+    /// Fields to change an agent; `permissions`, when given, replaces the set.
+    AgentUpdateDto into AgentUpdate as d {
+        /// New login.
+        login: String [min_length = 1, max_length = 200, pattern = r"\S"],
+        /// New given name.
+        first_name: String,
+        /// New family name.
+        last_name: String,
+        /// New mail address.
+        email: String,
+        /// New role.
+        role: String [value_type = AgentRoleName],
+        /// New valid flag.
+        valid: bool,
+        /// New permission set.
+        permissions: Vec<QueueGrantDto> = grants(d.permissions),
+    }
 }
 
 fn grants(list: Option<Vec<QueueGrantDto>>) -> Option<Vec<(String, String)>> {
     list.map(|l| l.into_iter().map(|g| (g.queue, g.permission)).collect())
 }
 
-/// A customer company.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CompanyDto {
-    /// Id.
-    id: i64,
-    /// Unique customer id.
-    customer_id: String,
-    /// Name.
-    name: String,
-    /// Street.
-    street: String,
-    /// City.
-    city: String,
-    /// Country.
-    country: String,
-    /// Web site.
-    url: String,
-    /// Comment.
-    comment: String,
-    /// Valid flag.
-    valid: bool,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<Company> for CompanyDto {
-    fn from(c: Company) -> Self {
-        CompanyDto {
-            id: c.id,
-            customer_id: c.customer_id,
-            name: c.name,
-            street: c.street,
-            city: c.city,
-            country: c.country,
-            url: c.url,
-            comment: c.comment,
-            valid: c.valid,
-            created_at: c.created_at,
-            changed_at: c.changed_at,
-        }
+response_dto! {
+    /// A customer company.
+    CompanyDto from Company as c {
+        /// Id.
+        id: i64,
+        /// Unique customer id.
+        customer_id: String,
+        /// Name.
+        name: String,
+        /// Street.
+        street: String,
+        /// City.
+        city: String,
+        /// Country.
+        country: String,
+        /// Web site.
+        url: String,
+        /// Comment.
+        comment: String,
+        /// Valid flag.
+        valid: bool,
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
 list_dto!(CompanyListDto, CompanyDto);
 
-/// Fields to create a company.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CompanyCreateDto {
-    /// Unique customer id.
-    #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
-    customer_id: String,
-    /// Name.
-    #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
-    name: String,
-    /// Street.
-    street: Option<String>,
-    /// City.
-    city: Option<String>,
-    /// Country.
-    country: Option<String>,
-    /// Web site.
-    url: Option<String>,
-    /// Comment.
-    comment: Option<String>,
-    /// Valid flag.
-    valid: Option<bool>,
+create_dto! {
+    /// Fields to create a company.
+    CompanyCreateDto into CompanyInput as d {
+        /// Unique customer id.
+        #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
+        customer_id: String,
+        /// Name.
+        #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
+        name: String,
+        /// Street.
+        street: Option<String>,
+        /// City.
+        city: Option<String>,
+        /// Country.
+        country: Option<String>,
+        /// Web site.
+        url: Option<String>,
+        /// Comment.
+        comment: Option<String>,
+        /// Valid flag.
+        valid: Option<bool>,
+    }
 }
 
-/// Fields to change a company.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CompanyUpdateDto {
-    /// New customer id.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, min_length = 1, max_length = 250, pattern = r"\S")]
-    customer_id: Option<String>,
-    /// New name.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false, min_length = 1, max_length = 250, pattern = r"\S")]
-    name: Option<String>,
-    /// New street.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    street: Option<String>,
-    /// New city.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    city: Option<String>,
-    /// New country.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    country: Option<String>,
-    /// New web site.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    url: Option<String>,
-    /// New comment.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    comment: Option<String>,
-    /// New valid flag.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
-    valid: Option<bool>,
+change_dto! {
+    /// Fields to change a company.
+    CompanyUpdateDto into CompanyUpdate as d {
+        /// New customer id.
+        customer_id: String [min_length = 1, max_length = 250, pattern = r"\S"],
+        /// New name.
+        name: String [min_length = 1, max_length = 250, pattern = r"\S"],
+        /// New street.
+        street: String,
+        /// New city.
+        city: String,
+        /// New country.
+        country: String,
+        /// New web site.
+        url: String,
+        /// New comment.
+        comment: String,
+        /// New valid flag.
+        valid: bool,
+    }
 }
 
-/// A customer user.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct CustomerUserDto {
-    /// Id.
-    id: i64,
-    /// Unique login.
-    login: String,
-    /// Mail address.
-    email: String,
-    /// Given name.
-    first_name: String,
-    /// Family name.
-    last_name: String,
-    /// Phone.
-    phone: String,
-    /// The company's customer id.
-    customer_company: Option<String>,
-    /// Valid flag.
-    valid: bool,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<CustomerUser> for CustomerUserDto {
-    fn from(u: CustomerUser) -> Self {
-        CustomerUserDto {
-            id: u.id,
-            login: u.login,
-            email: u.email,
-            first_name: u.first_name,
-            last_name: u.last_name,
-            phone: u.phone,
-            customer_company: u.customer_company,
-            valid: u.valid,
-            created_at: u.created_at,
-            changed_at: u.changed_at,
-        }
+response_dto! {
+    /// A customer user.
+    CustomerUserDto from CustomerUser as u {
+        /// Id.
+        id: i64,
+        /// Unique login.
+        login: String,
+        /// Mail address.
+        email: String,
+        /// Given name.
+        first_name: String,
+        /// Family name.
+        last_name: String,
+        /// Phone.
+        phone: String,
+        /// The company's customer id.
+        customer_company: Option<String>,
+        /// Valid flag.
+        valid: bool,
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
 list_dto!(CustomerUserListDto, CustomerUserDto);
 
-/// Fields to create a customer user.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CustomerUserCreateDto {
-    /// Unique login.
-    #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
-    login: String,
-    /// Mail address.
-    #[schema(format = Email)]
-    email: String,
-    /// Given name.
-    first_name: Option<String>,
-    /// Family name.
-    last_name: Option<String>,
-    /// Phone.
-    phone: Option<String>,
-    /// Company customer id.
-    customer_company: Option<String>,
-    /// Valid flag.
-    valid: Option<bool>,
+create_dto! {
+    /// Fields to create a customer user.
+    CustomerUserCreateDto into CustomerUserInput as d {
+        /// Unique login.
+        #[schema(min_length = 1, max_length = 250, pattern = r"\S")]
+        login: String,
+        /// Mail address.
+        #[schema(format = Email)]
+        email: String,
+        /// Given name.
+        first_name: Option<String>,
+        /// Family name.
+        last_name: Option<String>,
+        /// Phone.
+        phone: Option<String>,
+        /// Company customer id.
+        customer_company: Option<String>,
+        /// Valid flag.
+        valid: Option<bool>,
+    }
 }
 
 /// Fields to change a customer user; `customer_company: null` removes the company.
@@ -362,15 +283,7 @@ async fn create_agent(
     caller: Caller,
     ApiJson(d): ApiJson<AgentCreateDto>,
 ) -> Result<(StatusCode, Json<AgentDto>), ApiError> {
-    let input = AgentInput {
-        login: d.login,
-        first_name: d.first_name,
-        last_name: d.last_name,
-        email: d.email,
-        role: d.role,
-        valid: d.valid,
-        permissions: grants(d.permissions),
-    };
+    let input: AgentInput = d.into();
     Ok((StatusCode::CREATED, Json(state.desk.agent_create(&caller.actor, input).await?.into())))
 }
 
@@ -390,15 +303,7 @@ async fn update_agent(
     ApiPath(id): ApiPath<i64>,
     ApiJson(d): ApiJson<AgentUpdateDto>,
 ) -> Result<Json<AgentDto>, ApiError> {
-    let update = AgentUpdate {
-        login: d.login,
-        first_name: d.first_name,
-        last_name: d.last_name,
-        email: d.email,
-        role: d.role,
-        valid: d.valid,
-        permissions: grants(d.permissions),
-    };
+    let update: AgentUpdate = d.into();
     Ok(Json(state.desk.agent_update(&caller.actor, id, update).await?.into()))
 }
 
@@ -424,16 +329,7 @@ async fn create_company(
     caller: Caller,
     ApiJson(d): ApiJson<CompanyCreateDto>,
 ) -> Result<(StatusCode, Json<CompanyDto>), ApiError> {
-    let input = CompanyInput {
-        customer_id: d.customer_id,
-        name: d.name,
-        street: d.street,
-        city: d.city,
-        country: d.country,
-        url: d.url,
-        comment: d.comment,
-        valid: d.valid,
-    };
+    let input: CompanyInput = d.into();
     Ok((StatusCode::CREATED, Json(state.desk.company_create(&caller.actor, input).await?.into())))
 }
 
@@ -453,16 +349,7 @@ async fn update_company(
     ApiPath(id): ApiPath<i64>,
     ApiJson(d): ApiJson<CompanyUpdateDto>,
 ) -> Result<Json<CompanyDto>, ApiError> {
-    let update = CompanyUpdate {
-        customer_id: d.customer_id,
-        name: d.name,
-        street: d.street,
-        city: d.city,
-        country: d.country,
-        url: d.url,
-        comment: d.comment,
-        valid: d.valid,
-    };
+    let update: CompanyUpdate = d.into();
     Ok(Json(state.desk.company_update(&caller.actor, id, update).await?.into()))
 }
 
@@ -488,15 +375,7 @@ async fn create_customer_user(
     caller: Caller,
     ApiJson(d): ApiJson<CustomerUserCreateDto>,
 ) -> Result<(StatusCode, Json<CustomerUserDto>), ApiError> {
-    let input = CustomerUserInput {
-        login: d.login,
-        email: d.email,
-        first_name: d.first_name,
-        last_name: d.last_name,
-        phone: d.phone,
-        customer_company: d.customer_company,
-        valid: d.valid,
-    };
+    let input: CustomerUserInput = d.into();
     Ok((StatusCode::CREATED, Json(state.desk.customer_user_create(&caller.actor, input).await?.into())))
 }
 

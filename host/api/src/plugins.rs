@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Caller;
+use crate::dto::response_dto;
 use crate::enums::{FailureKindName, InvocationOutcomeName};
 use crate::error::{ApiError, Problem};
 use crate::json::{present, ApiJson};
@@ -41,45 +42,29 @@ impl From<PluginError> for ApiError {
     }
 }
 
-/// An installed plugin.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct PluginDto {
-    /// Name.
-    name: String,
-    /// Active version.
-    version: String,
-    /// World.
-    world: String,
-    /// sha256 of the active component.
-    sha256: String,
-    /// Enabled.
-    enabled: bool,
-    /// Why the circuit breaker suspended it.
-    suspended_reason: Option<String>,
-    /// Failures in a row.
-    consecutive_failures: i64,
-    /// The manifest (TOML).
-    manifest: String,
-    /// Installed at.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<PluginSummary> for PluginDto {
-    fn from(p: PluginSummary) -> Self {
-        PluginDto {
-            name: p.name,
-            version: p.active_version,
-            world: p.world,
-            sha256: p.sha256,
-            enabled: p.enabled,
-            suspended_reason: p.suspended_reason,
-            consecutive_failures: p.consecutive_failures,
-            manifest: p.manifest,
-            created_at: p.created_at,
-            changed_at: p.changed_at,
-        }
+response_dto! {
+    /// An installed plugin.
+    PluginDto from PluginSummary as p {
+        /// Name.
+        name: String,
+        /// Active version.
+        version: String = p.active_version,
+        /// World.
+        world: String,
+        /// sha256 of the active component.
+        sha256: String,
+        /// Enabled.
+        enabled: bool,
+        /// Why the circuit breaker suspended it.
+        suspended_reason: Option<String>,
+        /// Failures in a row.
+        consecutive_failures: i64,
+        /// The manifest (TOML).
+        manifest: String,
+        /// Installed at.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
@@ -120,121 +105,81 @@ impl From<LimitGrant> for LimitDto {
     }
 }
 
-/// An installed version.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct VersionDto {
-    /// Version.
-    version: String,
-    /// sha256.
-    sha256: String,
-    /// World.
-    world: String,
-    /// Trusted key that signed it.
-    signed_by: Option<String>,
-    /// Installed at.
-    installed_at: DateTime<Utc>,
-}
-
-impl From<PluginVersion> for VersionDto {
-    fn from(v: PluginVersion) -> Self {
-        VersionDto { version: v.version, sha256: v.sha256, world: v.world, signed_by: v.signed_by, installed_at: v.installed_at }
+response_dto! {
+    /// An installed version.
+    VersionDto from PluginVersion as v {
+        /// Version.
+        version: String,
+        /// sha256.
+        sha256: String,
+        /// World.
+        world: String,
+        /// Trusted key that signed it.
+        signed_by: Option<String>,
+        /// Installed at.
+        installed_at: DateTime<Utc>,
     }
 }
 
 list_dto!(VersionListDto, VersionDto);
 
-/// One recorded invocation.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct InvocationDto {
-    /// Id.
-    id: i64,
-    /// Version.
-    version: String,
-    /// World.
-    world: String,
-    /// Function.
-    function: String,
-    /// Start.
-    started_at: DateTime<Utc>,
-    /// Duration, µs.
-    duration_us: i64,
-    /// Fuel used.
-    fuel_used: Option<i64>,
-    /// Peak memory, bytes.
-    peak_memory: i64,
-    /// How the call ended.
-    outcome: InvocationOutcomeName,
-    /// Why it failed, when it did.
-    error_kind: Option<FailureKindName>,
-    /// Failure message.
-    error: Option<String>,
-    /// Plugin log.
-    logs: String,
-}
-
-impl From<InvocationRecord> for InvocationDto {
-    fn from(r: InvocationRecord) -> Self {
-        InvocationDto {
-            id: r.id,
-            version: r.version,
-            world: r.world,
-            function: r.function,
-            started_at: r.started_at,
-            duration_us: r.duration_us,
-            fuel_used: r.fuel_used,
-            peak_memory: r.peak_memory,
-            outcome: r.outcome.into(),
-            error_kind: r.error_kind.map(Into::into),
-            error: r.error,
-            logs: r.logs,
-        }
+response_dto! {
+    /// One recorded invocation.
+    InvocationDto from InvocationRecord as r {
+        /// Id.
+        id: i64,
+        /// Version.
+        version: String,
+        /// World.
+        world: String,
+        /// Function.
+        function: String,
+        /// Start.
+        started_at: DateTime<Utc>,
+        /// Duration, µs.
+        duration_us: i64,
+        /// Fuel used.
+        fuel_used: Option<i64>,
+        /// Peak memory, bytes.
+        peak_memory: i64,
+        /// How the call ended.
+        outcome: InvocationOutcomeName,
+        /// Why it failed, when it did.
+        error_kind: Option<FailureKindName> = r.error_kind.map(Into::into),
+        /// Failure message.
+        error: Option<String>,
+        /// Plugin log.
+        logs: String,
     }
 }
 
 list_dto!(InvocationListDto, InvocationDto);
 
-/// One outbound request of a plugin.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct HttpAuditDto {
-    /// Plugin.
-    plugin: String,
-    /// Version.
-    version: String,
-    /// Method.
-    method: String,
-    /// Scheme.
-    scheme: String,
-    /// Host.
-    host: String,
-    /// Port.
-    port: i64,
-    /// Response status.
-    status: Option<i64>,
-    /// Response bytes.
-    bytes: i64,
-    /// Duration, µs.
-    duration_us: i64,
-    /// ok, replayed, denied: …, error: ….
-    outcome: String,
-    /// When.
-    created_at: DateTime<Utc>,
-}
-
-impl From<HttpAuditRecord> for HttpAuditDto {
-    fn from(r: HttpAuditRecord) -> Self {
-        HttpAuditDto {
-            plugin: r.plugin,
-            version: r.version,
-            method: r.method,
-            scheme: r.scheme,
-            host: r.host,
-            port: r.port,
-            status: r.status,
-            bytes: r.bytes,
-            duration_us: r.duration_us,
-            outcome: r.outcome,
-            created_at: r.created_at,
-        }
+response_dto! {
+    /// One outbound request of a plugin.
+    HttpAuditDto from HttpAuditRecord as r {
+        /// Plugin.
+        plugin: String,
+        /// Version.
+        version: String,
+        /// Method.
+        method: String,
+        /// Scheme.
+        scheme: String,
+        /// Host.
+        host: String,
+        /// Port.
+        port: i64,
+        /// Response status.
+        status: Option<i64>,
+        /// Response bytes.
+        bytes: i64,
+        /// Duration, µs.
+        duration_us: i64,
+        /// ok, replayed, denied: …, error: ….
+        outcome: String,
+        /// When.
+        created_at: DateTime<Utc>,
     }
 }
 

@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 
 use crate::articles::{ArticleDto, ArticleInputDto};
 use crate::auth::Caller;
+use crate::dto::response_dto;
 use crate::enums::{HistoryEventName, StateTypeName};
 use crate::error::{ApiError, Problem};
 use crate::json::{double_option, parse_json, present, ApiJson, RawBody};
@@ -41,78 +42,52 @@ impl From<PriorityRefDto> for Ref {
     }
 }
 
-/// A ticket.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct TicketDto {
-    /// Id.
-    id: i64,
-    /// Human ticket number (date, system id, counter).
-    number: String,
-    /// Title.
-    title: String,
-    /// Queue name.
-    queue: String,
-    /// State name.
-    state: String,
-    /// What the state means.
-    #[schema(value_type = StateTypeName)]
-    state_type: String,
-    /// Priority id.
-    priority: i64,
-    /// Priority name.
-    priority_name: String,
-    /// Type name.
-    #[serde(rename = "type")]
-    ticket_type: String,
-    /// Owner login (left out of a customer's view).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    owner: Option<Option<String>>,
-    /// Responsible login (left out of a customer's view).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
-    responsible: Option<Option<String>>,
-    /// Customer user login.
-    customer_user: Option<String>,
-    /// Customer company id.
-    customer_company: Option<String>,
-    /// When the pending state is due.
-    pending_until: Option<DateTime<Utc>>,
-    /// The ticket this was merged into.
-    merged_into: Option<i64>,
-    /// Dynamic field values by name (a customer's view: customer-visible fields only).
-    #[schema(value_type = Object)]
-    dynamic_fields: BTreeMap<String, serde_json::Value>,
-    /// Creation time.
-    created_at: DateTime<Utc>,
-    /// Last change.
-    changed_at: DateTime<Utc>,
-}
-
-impl From<Ticket> for TicketDto {
-    fn from(t: Ticket) -> Self {
-        // The core decides what a customer sees; the wire leaves the agent fields out.
-        let staff = t.view == TicketView::Staff;
-        TicketDto {
-            id: t.id,
-            number: t.number,
-            title: t.title,
-            queue: t.queue,
-            state: t.state,
-            state_type: t.state_type.as_str().into(),
-            priority: t.priority_id,
-            priority_name: t.priority,
-            ticket_type: t.ticket_type,
-            owner: staff.then_some(t.owner),
-            responsible: staff.then_some(t.responsible),
-            customer_user: t.customer_user,
-            customer_company: t.customer_company,
-            pending_until: t.pending_until,
-            merged_into: t.merged_into,
-            dynamic_fields: t.dynamic_fields,
-            created_at: t.created_at,
-            changed_at: t.changed_at,
-        }
+response_dto! {
+    /// A ticket. The core decides what a customer sees (`TicketView`); the
+    /// wire leaves the agent fields out of a customer's view.
+    TicketDto from Ticket as t {
+        /// Id.
+        id: i64,
+        /// Human ticket number (date, system id, counter).
+        number: String,
+        /// Title.
+        title: String,
+        /// Queue name.
+        queue: String,
+        /// State name.
+        state: String,
+        /// What the state means.
+        state_type: StateTypeName,
+        /// Priority id.
+        priority: i64 = t.priority_id,
+        /// Priority name.
+        priority_name: String = t.priority,
+        /// Type name.
+        #[serde(rename = "type")]
+        ticket_type: String,
+        /// Owner login (left out of a customer's view).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>)]
+        owner: Option<Option<String>> = (t.view == TicketView::Staff).then_some(t.owner),
+        /// Responsible login (left out of a customer's view).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        #[schema(value_type = Option<String>)]
+        responsible: Option<Option<String>> = (t.view == TicketView::Staff).then_some(t.responsible),
+        /// Customer user login.
+        customer_user: Option<String>,
+        /// Customer company id.
+        customer_company: Option<String>,
+        /// When the pending state is due.
+        pending_until: Option<DateTime<Utc>>,
+        /// The ticket this was merged into.
+        merged_into: Option<i64>,
+        /// Dynamic field values by name (a customer's view: customer-visible fields only).
+        #[schema(value_type = Object)]
+        dynamic_fields: BTreeMap<String, serde_json::Value>,
+        /// Creation time.
+        created_at: DateTime<Utc>,
+        /// Last change.
+        changed_at: DateTime<Utc>,
     }
 }
 
@@ -230,36 +205,23 @@ pub(crate) struct MergeDto {
     into: i64,
 }
 
-/// One history entry.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct HistoryDto {
-    /// Id.
-    id: i64,
-    /// What happened; `field`, `old_value` and `new_value` are read by it.
-    event: HistoryEventName,
-    /// Changed field.
-    field: Option<String>,
-    /// Value before.
-    old_value: Option<String>,
-    /// Value after.
-    new_value: Option<String>,
-    /// Who (e.g. `agent:admin`, `customer:jane@example.com`, `system:pending-auto-close`).
-    actor: String,
-    /// When.
-    created_at: DateTime<Utc>,
-}
-
-impl From<HistoryEntry> for HistoryDto {
-    fn from(h: HistoryEntry) -> Self {
-        HistoryDto {
-            id: h.id,
-            event: h.event.into(),
-            field: h.field,
-            old_value: h.old_value,
-            new_value: h.new_value,
-            actor: h.actor,
-            created_at: h.created_at,
-        }
+response_dto! {
+    /// One history entry.
+    HistoryDto from HistoryEntry as h {
+        /// Id.
+        id: i64,
+        /// What happened; `field`, `old_value` and `new_value` are read by it.
+        event: HistoryEventName,
+        /// Changed field.
+        field: Option<String>,
+        /// Value before.
+        old_value: Option<String>,
+        /// Value after.
+        new_value: Option<String>,
+        /// Who (e.g. `agent:admin`, `customer:jane@example.com`, `system:pending-auto-close`).
+        actor: String,
+        /// When.
+        created_at: DateTime<Utc>,
     }
 }
 
