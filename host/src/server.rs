@@ -32,11 +32,16 @@ pub async fn run(
     let job_metrics = JobMetrics::new();
     settings.registries.push(job_metrics.registry().clone());
     let worker = tokio::spawn(crate::worker::run(desk.clone(), worker, job_metrics, worker_stop));
+    let catalog = tokio::spawn({
+        let desk = desk.clone();
+        async move { desk.follow_catalog_changes().await }
+    });
     let app = api::app(desk.desk().clone(), plugins.clone(), settings);
     let served = listen::serve(listener, app, shutdown).await;
     info!("HTTP server stopped; stopping the job worker");
     let _ = stop_worker.send(true);
     let _ = worker.await;
+    catalog.abort();
     plugins.flush().await;
     desk.desk().close().await;
     served

@@ -6,6 +6,8 @@
 mod admins;
 #[path = "core/bad_input.rs"]
 mod bad_input;
+#[path = "core/catalog.rs"]
+mod catalog;
 mod common;
 #[path = "core/customers.rs"]
 mod customers;

@@ -10,6 +10,7 @@ mod actor;
 mod agents;
 mod articles;
 mod catalog;
+mod catalog_cache;
 mod customer_policy;
 mod customers;
 mod dynamic_fields;
@@ -43,6 +44,7 @@ pub use actor::{Actor, AgentActor, QueuePermission};
 pub use agents::{Agent, AgentInput, AgentPromotion, AgentRole, AgentUpdate, QueueGrant};
 pub use articles::{Article, AttachmentContent, AttachmentInput, AttachmentMeta, Channel, NewArticle, SenderType};
 pub use catalog::{CatalogEntry, CatalogInput, CatalogKind, CatalogUpdate, StateType};
+pub use catalog_cache::CATALOG_CHANNEL;
 pub use customer_policy::{CustomerField, CustomerPolicy};
 pub use customers::{Company, CompanyInput, CompanyUpdate, CustomerUser, CustomerUserInput, CustomerUserUpdate};
 pub use dynamic_fields::{DynamicField, DynamicFieldInput, DynamicFieldUpdate, FieldConfig, FieldType, ObjectType};
@@ -107,17 +109,31 @@ struct Inner {
     settings: DeskSettings,
     /// Wakes this node's job worker when a job is enqueued here.
     jobs_wake: Arc<tokio::sync::Notify>,
+    /// What ticket writes resolve names in.
+    catalog: catalog_cache::CatalogCache,
 }
 
 impl Desk {
     /// Wraps a migrated database.
     pub fn new(db: Db, settings: DeskSettings) -> Desk {
-        Desk { inner: Arc::new(Inner { db, settings, jobs_wake: Arc::new(tokio::sync::Notify::new()) }) }
+        Desk {
+            inner: Arc::new(Inner {
+                db,
+                settings,
+                jobs_wake: Arc::new(tokio::sync::Notify::new()),
+                catalog: catalog_cache::CatalogCache::default(),
+            }),
+        }
     }
 
     /// The database handle (core only: adapters reach data through checked methods).
     pub(crate) fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// The catalogue snapshot holder.
+    fn catalog_cache(&self) -> &catalog_cache::CatalogCache {
+        &self.inner.catalog
     }
 
     /// Checks that the database answers (readiness probes); reads no data.

@@ -21,11 +21,21 @@ pub(crate) struct TestDb {
     pub(crate) desk: Desk,
     /// The system's handle on the same core (jobs, plugin records, kv).
     pub(crate) system: SystemDesk,
+    /// Where the database is, for a second node on it.
+    url: String,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
 }
 
 impl TestDb {
+    /// A second node on the same database: its own pool, catalogue snapshot
+    /// and (on SQLite) its own group-commit batches.
+    #[allow(dead_code, reason = "the core tests use it, the plugin tests share this module")]
+    pub(crate) async fn second_node(&self) -> SystemDesk {
+        let db = Db::connect(&self.url, SqliteSync::Normal).await.expect("open the database again");
+        SystemDesk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() })
+    }
+
     /// Drops the PostgreSQL database, if any.
     pub(crate) async fn cleanup(self) {
         self.desk.close().await;
@@ -44,7 +54,7 @@ async fn sqlite() -> TestDb {
     db.migrate().await.expect("migrate sqlite");
     let system = SystemDesk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
     system.bootstrap().await.expect("bootstrap");
-    TestDb { name: "sqlite", desk: system.desk().clone(), system, _dir: Some(dir), pg: None }
+    TestDb { name: "sqlite", desk: system.desk().clone(), system, url, _dir: Some(dir), pg: None }
 }
 
 async fn postgres(admin_url: &str) -> TestDb {
@@ -56,7 +66,7 @@ async fn postgres(admin_url: &str) -> TestDb {
     db.migrate().await.expect("migrate postgres");
     let system = SystemDesk::new(db, DeskSettings { secrets: Some(switchboard::desk::SecretBox::new(&[7; 32])), ..Default::default() });
     system.bootstrap().await.expect("bootstrap");
-    TestDb { name: "postgres", desk: system.desk().clone(), system, _dir: None, pg: Some((admin_url.to_string(), name)) }
+    TestDb { name: "postgres", desk: system.desk().clone(), system, url, _dir: None, pg: Some((admin_url.to_string(), name)) }
 }
 
 /// `url` (`postgres://user@host:port/db?params`) naming database `db` instead,

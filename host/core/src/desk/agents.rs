@@ -224,7 +224,7 @@ impl Desk {
         .map_err(|e| DeskError::from_write(e, &format!("agent '{}'", input.login.trim())))?;
         let id: i64 = row.try_get(0)?;
         write_grants(&mut tx.tx, id, &grants).await?;
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         self.agent_get(&Actor::System, id).await
     }
 
@@ -279,7 +279,7 @@ impl Desk {
         if touches_admins {
             require_an_admin(&mut tx.tx, "demoting or invalidating").await?;
         }
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         self.agent_get(&Actor::System, id).await
     }
 
@@ -301,7 +301,7 @@ impl Desk {
             return Err(DeskError::NotFound { what: "agent", id: id.to_string() });
         }
         require_an_admin(&mut tx.tx, "deleting").await?;
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         Ok(())
     }
 
@@ -331,7 +331,7 @@ impl Desk {
                 .execute(&mut *tx.tx)
                 .await?;
         }
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         Ok(AgentPromotion { agent: self.agent_get(&Actor::System, id).await?, was_role, was_valid })
     }
 

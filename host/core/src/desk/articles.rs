@@ -11,13 +11,13 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{get_bool, Arg, Backend, Sql};
-use crate::desk::dynamic_fields::{read_values, write_values, DynamicField, ObjectType};
+use crate::desk::dynamic_fields::{read_values, write_values, written_values, DynamicField, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::input;
 use crate::desk::search::append_search_body;
 use crate::desk::stored;
-use crate::desk::time::now_micros;
+use crate::desk::time::{from_micros, now_micros};
 use crate::desk::{Actor, Desk, DeskError};
 
 /// How an article reached the ticket.
@@ -290,11 +290,11 @@ impl Desk {
         let mut tx = self.db().begin_write().await?;
         let access = self.ticket_access(&mut tx.tx, actor, ticket_id).await?;
         access.require_write(actor)?;
-        let id = insert_article(&mut tx.tx, self.db().backend(), ticket_id, checked, &actor.label()).await?;
+        let article = insert_article(&mut tx.tx, self.db().backend(), ticket_id, checked, &actor.label()).await?;
         sqlx::query("UPDATE tickets SET changed_at = $1 WHERE id = $2").bind(now_micros()).bind(ticket_id).execute(&mut *tx.tx).await?;
-        record(&mut tx.tx, ticket_id, HistoryEvent::ArticleAdded, None, None, Some(&id.to_string()), &actor.label()).await?;
+        record(&mut tx.tx, ticket_id, HistoryEvent::ArticleAdded, None, None, Some(&article.id.to_string()), &actor.label()).await?;
         tx.commit().await?;
-        self.article_view(actor, self.article_get(&Actor::System, ticket_id, id).await?).await
+        self.article_view(actor, article).await
     }
 
     /// Lists the articles of a ticket the actor may read (customers: only visible ones).
@@ -354,36 +354,59 @@ impl Desk {
     }
 }
 
-/// Inserts a checked article with its attachments, values and search text.
+/// Inserts a checked article with its attachments, values and search text,
+/// and returns it as a read would (attachments in id order, values in their
+/// canonical form), so the writer need not read it back.
 pub(crate) async fn insert_article(
     conn: &mut AnyConnection,
     backend: Backend,
     ticket_id: i64,
     article: CheckedArticle,
     created_by: &str,
-) -> Result<i64, sqlx::Error> {
+) -> Result<Article, sqlx::Error> {
     let a = article.input;
+    let created_at = now_micros();
+    let mut stored = Article {
+        id: 0,
+        ticket_id,
+        channel: article.channel,
+        sender_type: article.sender_type,
+        visible_for_customer: article.visible,
+        from: a.from.unwrap_or_default(),
+        to: a.to.unwrap_or_default(),
+        cc: a.cc.unwrap_or_default(),
+        subject: a.subject.unwrap_or_default(),
+        body: a.body,
+        body_html: a.body_html,
+        message_id: a.message_id,
+        in_reply_to: a.in_reply_to,
+        references: a.references,
+        dynamic_fields: written_values(&article.dynamic),
+        created_by: created_by.to_string(),
+        created_at: from_micros(created_at),
+        attachments: Vec::with_capacity(a.attachments.len()),
+    };
     let row = sqlx::query(
         "INSERT INTO articles (ticket_id, channel, sender_type, visible_for_customer, from_addr, to_addr, cc_addr, subject, body, body_html, message_id, in_reply_to, references_header, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
     )
     .bind(ticket_id)
-    .bind(article.channel.as_str())
-    .bind(article.sender_type.as_str())
-    .bind(article.visible)
-    .bind(a.from.unwrap_or_default())
-    .bind(a.to.unwrap_or_default())
-    .bind(a.cc.unwrap_or_default())
-    .bind(a.subject.clone().unwrap_or_default())
-    .bind(a.body.as_str())
-    .bind(a.body_html)
-    .bind(a.message_id)
-    .bind(a.in_reply_to)
-    .bind(a.references)
+    .bind(stored.channel.as_str())
+    .bind(stored.sender_type.as_str())
+    .bind(stored.visible_for_customer)
+    .bind(stored.from.as_str())
+    .bind(stored.to.as_str())
+    .bind(stored.cc.as_str())
+    .bind(stored.subject.as_str())
+    .bind(stored.body.as_str())
+    .bind(stored.body_html.as_deref())
+    .bind(stored.message_id.as_deref())
+    .bind(stored.in_reply_to.as_deref())
+    .bind(stored.references.as_deref())
     .bind(created_by)
-    .bind(now_micros())
+    .bind(created_at)
     .fetch_one(&mut *conn)
     .await?;
-    let id: i64 = row.try_get(0)?;
+    stored.id = row.try_get(0)?;
     for attachment in a.attachments {
         let sha = hex::encode(Sha256::digest(&attachment.content));
         let size = attachment.content.len() as i64;
@@ -393,19 +416,23 @@ pub(crate) async fn insert_article(
             .bind(attachment.content)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("INSERT INTO article_attachments (article_id, filename, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(attachment.filename.trim())
-            .bind(attachment.content_type.trim())
-            .bind(size)
-            .bind(&sha)
-            .execute(&mut *conn)
-            .await?;
+        let (filename, content_type) = (attachment.filename.trim().to_string(), attachment.content_type.trim().to_string());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO article_attachments (article_id, filename, content_type, size, sha256) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(stored.id)
+        .bind(filename.as_str())
+        .bind(content_type.as_str())
+        .bind(size)
+        .bind(&sha)
+        .fetch_one(&mut *conn)
+        .await?;
+        stored.attachments.push(AttachmentMeta { id, filename, content_type, size, sha256: sha });
     }
-    write_values(conn, id, &article.dynamic).await?;
-    let text = format!("{}\n{}", a.subject.unwrap_or_default(), a.body);
-    append_search_body(conn, backend, ticket_id, &text, article.visible).await?;
-    Ok(id)
+    write_values(conn, stored.id, &article.dynamic).await?;
+    let text = format!("{}\n{}", stored.subject, stored.body);
+    append_search_body(conn, backend, ticket_id, &text, stored.visible_for_customer).await?;
+    Ok(stored)
 }
 
 /// Loads attachments and dynamic field values for a batch of articles.

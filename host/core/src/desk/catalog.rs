@@ -260,7 +260,7 @@ impl Desk {
             Ok(row) => row.try_get(0)?,
             Err(e) => return Err(DeskError::from_write(e, &format!("{} '{}'", kind.noun(), input.name.trim()))),
         };
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         self.catalog_get(&Actor::System, kind, id).await
     }
 
@@ -317,7 +317,7 @@ impl Desk {
         if done.rows_affected() == 0 {
             return Err(DeskError::NotFound { what: kind.noun(), id: id.to_string() });
         }
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         self.catalog_get(&Actor::System, kind, id).await
     }
 
@@ -334,7 +334,7 @@ impl Desk {
         if done.rows_affected() == 0 {
             return Err(DeskError::NotFound { what: kind.noun(), id: id.to_string() });
         }
-        tx.commit().await.map_err(|e| match e {
+        self.commit_catalog_change(tx).await.map_err(|e| match e {
             crate::db::DbError::Sqlx(e) => DeskError::from_write(e, &format!("{} {id}", kind.noun())),
             other => other.into(),
         })?;

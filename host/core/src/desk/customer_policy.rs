@@ -161,11 +161,12 @@ impl Desk {
     /// Names of the customer-visible fields of `object_type`.
     pub(crate) async fn customer_visible_fields(&self, object_type: ObjectType) -> Result<HashSet<String>, DeskError> {
         Ok(self
-            .dynamic_fields_all()
+            .catalog()
             .await?
-            .into_iter()
+            .fields()
+            .iter()
             .filter(|d| d.object_type == object_type && d.customer_visible)
-            .map(|d| d.name)
+            .map(|d| d.name.clone())
             .collect())
     }
 

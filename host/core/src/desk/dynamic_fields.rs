@@ -301,16 +301,13 @@ fn check_config(problems: &mut Problems, field_type: FieldType, config: &FieldCo
 }
 
 impl Desk {
-    /// Lists field definitions (staff only).
+    /// Lists field definitions (staff only), read from the database rather
+    /// than the catalogue snapshot, so an admin sees a change from another
+    /// node at once.
     pub async fn dynamic_field_list(&self, actor: &Actor) -> Result<Vec<DynamicField>, DeskError> {
         actor.require_staff()?;
-        self.dynamic_fields_all().await
-    }
-
-    /// All definitions, without a permission check (used by validation).
-    pub(crate) async fn dynamic_fields_all(&self) -> Result<Vec<DynamicField>, DeskError> {
-        let rows = sqlx::query(&format!("{SELECT} ORDER BY id")).fetch_all(self.db().pool()).await?;
-        Ok(rows.iter().map(field_from_row).collect::<Result<_, _>>()?)
+        let mut conn = self.db().conn().await?;
+        Ok(load_fields(&mut conn).await?)
     }
 
     /// Reads one definition (staff only).
@@ -367,7 +364,7 @@ impl Desk {
         .await
         .map_err(|e| DeskError::from_write(e, &format!("dynamic field '{name}'")))?;
         let id: i64 = row.try_get(0)?;
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         self.dynamic_field_get(&Actor::System, id).await
     }
 
@@ -398,7 +395,7 @@ impl Desk {
         sql.push(" WHERE id = ").bind(Arg::Int(id));
         let mut tx = self.db().begin_write().await?;
         sql.query().execute(&mut *tx.tx).await?;
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         self.dynamic_field_get(&Actor::System, id).await
     }
 
@@ -411,7 +408,7 @@ impl Desk {
         if done.rows_affected() == 0 {
             return Err(DeskError::NotFound { what: "dynamic field", id: id.to_string() });
         }
-        tx.commit().await?;
+        self.commit_catalog_change(tx).await?;
         Ok(())
     }
 
@@ -428,11 +425,11 @@ impl Desk {
         if values.is_empty() {
             return Ok(Vec::new());
         }
-        let defs = self.dynamic_fields_all().await?;
+        let catalog = self.catalog().await?;
         let mut out = Vec::new();
         for (name, value) in values {
             let field = format!("{prefix}.{name}");
-            match defs.iter().find(|d| &d.name == name && d.object_type == object_type) {
+            match catalog.field(object_type, name) {
                 None => problems.add(field, format!("unknown {} dynamic field '{name}'", object_type.as_str())),
                 Some(def) if !def.valid => problems.add(field, format!("dynamic field '{name}' is not valid any more")),
                 Some(def) => match def.canonical_items(value) {
@@ -443,6 +440,12 @@ impl Desk {
         }
         Ok(out)
     }
+}
+
+/// Reads every definition, ordered by id.
+pub(crate) async fn load_fields(conn: &mut AnyConnection) -> Result<Vec<DynamicField>, sqlx::Error> {
+    let rows = sqlx::query(&format!("{SELECT} ORDER BY id")).fetch_all(conn).await?;
+    rows.iter().map(field_from_row).collect()
 }
 
 /// Replaces the stored values of the given fields on one object.
@@ -468,6 +471,12 @@ pub(crate) async fn write_values(
         }
     }
     Ok(())
+}
+
+/// The values [`write_values`] stores, as [`read_values`] reads them back
+/// (a field set to nothing is absent).
+pub(crate) fn written_values(values: &[(DynamicField, Vec<String>)]) -> BTreeMap<String, Value> {
+    values.iter().filter(|(_, items)| !items.is_empty()).map(|(def, items)| (def.name.clone(), def.items_to_value(items))).collect()
 }
 
 /// Reads the values of every field of `object_type` for the given objects.

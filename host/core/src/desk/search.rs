@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
 use crate::db::{Arg, Backend, Sql};
-use crate::desk::catalog::StateType;
+use crate::desk::catalog::{CatalogKind, StateType};
 use crate::desk::input;
 use crate::desk::tickets::{load_tickets, TICKET_SELECT};
 use crate::desk::time::to_micros;
@@ -155,13 +155,11 @@ impl Desk {
         }
         // Names are resolved to ids first, so the (queue_id, state_id, id)
         // index serves the filter and the order on both backends.
-        for (name, table, column) in [(&query.queue, "queues", "t.queue_id"), (&query.state, "states", "t.state_id")] {
+        for (name, kind, column) in [(&query.queue, CatalogKind::Queue, "t.queue_id"), (&query.state, CatalogKind::State, "t.state_id")] {
             if let Some(name) = name {
-                let id: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE name = $1"))
-                    .bind(name)
-                    .fetch_optional(self.db().pool())
-                    .await?;
-                let Some(id) = id else { return Ok(TicketPage { items: Vec::new(), next_cursor: None }) };
+                let Some(id) = self.catalog().await?.id_of(kind, name) else {
+                    return Ok(TicketPage { items: Vec::new(), next_cursor: None });
+                };
                 sql.push(&format!(" AND {column} = ")).bind(Arg::Int(id));
             }
         }
@@ -197,13 +195,13 @@ impl Desk {
             }
         }
         if !query.dynamic_fields.is_empty() {
-            let defs = self.dynamic_fields_all().await?;
+            let catalog = self.catalog().await?;
             // A customer knows only the customer-visible fields.
             let customer = matches!(actor, Actor::Customer { .. });
             for (name, value) in &query.dynamic_fields {
-                let def = defs
-                    .iter()
-                    .find(|d| &d.name == name && d.object_type == crate::desk::ObjectType::Ticket && (d.customer_visible || !customer))
+                let def = catalog
+                    .field(crate::desk::ObjectType::Ticket, name)
+                    .filter(|d| d.customer_visible || !customer)
                     .ok_or_else(|| DeskError::invalid(format!("df.{name}"), format!("unknown ticket dynamic field '{name}'")))?;
                 let wanted = match def.field_type {
                     crate::desk::FieldType::Checkbox => serde_json::Value::Bool(matches!(value.as_str(), "1" | "true")),

@@ -105,7 +105,7 @@ impl SystemDesk {
         .fetch_one(&mut *conn)
         .await?;
         let (_, secret) = insert_token(conn, "initial-admin", TokenRole::Admin, Some(admin_id), None).await?;
-        tx.commit().await?;
+        self.desk().commit_catalog_change(tx).await?;
         Ok(Bootstrap { admin_token: Some(secret) })
     }
 }

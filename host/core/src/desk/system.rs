@@ -37,6 +37,37 @@ impl SystemDesk {
         self.desk.db()
     }
 
+    /// On PostgreSQL, drops this node's catalogue snapshot whenever any node
+    /// announces a change to queues, states, priorities, types, agents or
+    /// dynamic fields; runs until the task is aborted (returns at once on
+    /// SQLite, where the snapshot's age is the only cross-process bound).
+    /// While the listener is down, and again each time it is back, the
+    /// snapshot is dropped, so a notification missed meanwhile costs one reload.
+    pub async fn follow_catalog_changes(&self) {
+        loop {
+            match self.db().listen(crate::desk::CATALOG_CHANNEL).await {
+                Ok(None) => return,
+                Ok(Some(mut listener)) => {
+                    self.desk.catalog_dropped();
+                    loop {
+                        match listener.recv().await {
+                            Ok(_) => self.desk.catalog_dropped(),
+                            Err(err) => {
+                                tracing::warn!(error = %err, "catalogue notifications interrupted; relying on the snapshot's 5 s age until they are back");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not listen for catalogue notifications; relying on the snapshot's 5 s age meanwhile")
+                }
+            }
+            self.desk.catalog_dropped();
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        }
+    }
+
     /// The component bytes of one version (for the plugin host).
     pub async fn plugin_component(&self, name: &str, version: &str) -> Result<Vec<u8>, DeskError> {
         sqlx::query_scalar::<Any, Vec<u8>>("SELECT component FROM plugin_versions WHERE name = $1 AND version = $2")

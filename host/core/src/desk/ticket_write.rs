@@ -6,16 +6,15 @@ use sqlx::{Any, AnyConnection, Row};
 use crate::db::{is_unique_violation, Arg, Backend, DbError, Sql};
 use crate::desk::articles::insert_article;
 use crate::desk::catalog::{CatalogKind, StateType};
-use crate::desk::dynamic_fields::{write_values, ObjectType};
+use crate::desk::dynamic_fields::{write_values, written_values, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::jobs::{announce_jobs, enqueue, JobTask, NewJob};
 use crate::desk::search::{insert_search_doc, set_search_title};
-use crate::desk::stored;
 use crate::desk::ticket_number::next_number;
 use crate::desk::tickets::{load_tickets, TICKET_SELECT};
-use crate::desk::time::{now_micros, to_micros};
-use crate::desk::{Actor, CreatedTicket, Desk, DeskError, NewTicket, QueuePermission, Ref, Ticket, TicketUpdate};
+use crate::desk::time::{from_micros, now_micros, to_micros};
+use crate::desk::{Actor, CreatedTicket, Desk, DeskError, NewTicket, QueuePermission, Ref, Ticket, TicketUpdate, TicketView};
 
 /// One changed ticket column and its history entry.
 struct Change {
@@ -29,62 +28,6 @@ struct Change {
 impl Change {
     fn new(field: &'static str, column: &'static str, old: Option<String>, new: Option<String>, arg: Arg) -> Change {
         Change { field, column, old, new, arg }
-    }
-}
-
-/// A resolved catalogue entry.
-struct Resolved {
-    id: i64,
-    name: String,
-    state_type: Option<StateType>,
-}
-
-/// Looks up a catalogue entry by id or name; records a problem under `field` when
-/// it is unknown or invalid.
-async fn resolve(
-    conn: &mut AnyConnection,
-    kind: CatalogKind,
-    wanted: &Ref,
-    field: &str,
-    problems: &mut Problems,
-) -> Result<Option<Resolved>, DeskError> {
-    let table = kind.table();
-    let extra = if kind == CatalogKind::State { "state_type" } else { "''" };
-    let mut sql = Sql::new(&format!("SELECT id, name, valid, {extra} AS state_type FROM {table} WHERE "));
-    match wanted {
-        Ref::Id(id) => sql.push("id = ").bind(Arg::Int(*id)),
-        Ref::Name(name) => sql.push("name = ").bind(Arg::Text(name.clone())),
-    };
-    let Some(row) = sql.query().fetch_optional(&mut *conn).await? else {
-        problems.add(field, format!("unknown {} '{wanted}'", kind.noun()));
-        return Ok(None);
-    };
-    if !crate::db::get_bool(&row, "valid")? {
-        problems.add(field, format!("{} '{wanted}' is not valid", kind.noun()));
-        return Ok(None);
-    }
-    let state_type = if kind == CatalogKind::State {
-        let text: String = row.try_get("state_type")?;
-        Some(stored::parse("state_type", &text, StateType::parse, "a state type")?)
-    } else {
-        None
-    };
-    Ok(Some(Resolved { id: row.try_get("id")?, name: row.try_get("name")?, state_type }))
-}
-
-/// Looks up a valid agent by login.
-async fn resolve_agent(conn: &mut AnyConnection, login: &str, field: &str, problems: &mut Problems) -> Result<Option<i64>, DeskError> {
-    let row = sqlx::query("SELECT id, valid FROM agents WHERE login = $1").bind(login).fetch_optional(&mut *conn).await?;
-    match row {
-        None => {
-            problems.add(field, format!("unknown agent '{login}'"));
-            Ok(None)
-        }
-        Some(row) if !crate::db::get_bool(&row, "valid")? => {
-            problems.add(field, format!("agent '{login}' is not valid"));
-            Ok(None)
-        }
-        Some(row) => Ok(Some(row.try_get("id")?)),
     }
 }
 
@@ -159,11 +102,10 @@ impl Desk {
         let article = self.check_article(actor, input.article, "article", &mut problems).await?;
         let ticket_values = self.check_dynamic_values(ObjectType::Ticket, &input.dynamic_fields, "dynamic_fields", &mut problems).await?;
 
-        // Names are resolved on a read connection, before the write transaction:
-        // on SQLite the single writer then holds its lock only for the writes.
-        // Foreign keys still guard against an entry deleted in between.
-        let mut reader = self.db().conn().await?;
-        let conn = &mut *reader;
+        // Names are resolved in the catalogue snapshot, before the write
+        // transaction: on SQLite the single writer then holds its lock only for
+        // the writes. Foreign keys still guard against an entry deleted since.
+        let catalog = self.catalog().await?;
         let queue_name = match (&input.queue, actor) {
             (Some(q), _) => Some(q.clone()),
             (None, Actor::Customer { .. }) => Some(self.settings().default_queue.clone()),
@@ -172,55 +114,42 @@ impl Desk {
                 None
             }
         };
-        let queue = match &queue_name {
-            Some(q) => resolve(conn, CatalogKind::Queue, &Ref::Name(q.clone()), "queue", &mut problems).await?,
-            None => None,
-        };
-        let state =
-            resolve(conn, CatalogKind::State, &Ref::Name(input.state.clone().unwrap_or_else(|| "new".into())), "state", &mut problems)
-                .await?;
-        let priority =
-            resolve(conn, CatalogKind::Priority, &input.priority.clone().unwrap_or(Ref::Id(3)), "priority", &mut problems).await?;
-        let ticket_type = resolve(
-            conn,
-            CatalogKind::Type,
-            &Ref::Name(input.ticket_type.clone().unwrap_or_else(|| "Unclassified".into())),
-            "type",
-            &mut problems,
-        )
-        .await?;
-        let owner = match &input.owner {
-            Some(o) => resolve_agent(conn, o, "owner", &mut problems).await?,
-            None => None,
-        };
-        let responsible = match &input.responsible {
-            Some(r) => resolve_agent(conn, r, "responsible", &mut problems).await?,
-            None => None,
-        };
+        let queue = queue_name.and_then(|q| catalog.resolve(CatalogKind::Queue, &Ref::Name(q), "queue", &mut problems));
+        let state_name = input.state.clone().unwrap_or_else(|| "new".into());
+        let state = catalog.resolve(CatalogKind::State, &Ref::Name(state_name), "state", &mut problems);
+        let priority = catalog.resolve(CatalogKind::Priority, &input.priority.clone().unwrap_or(Ref::Id(3)), "priority", &mut problems);
+        let type_name = input.ticket_type.clone().unwrap_or_else(|| "Unclassified".into());
+        let ticket_type = catalog.resolve(CatalogKind::Type, &Ref::Name(type_name), "type", &mut problems);
+        let owner = input.owner.as_deref().and_then(|o| catalog.agent(o, "owner", &mut problems));
+        let responsible = input.responsible.as_deref().and_then(|r| catalog.agent(r, "responsible", &mut problems));
+        drop(catalog);
         let company = match (&input.customer_company, &customer_login) {
             (Some(c), _) => {
-                check_company(conn, c, &mut problems).await?;
+                check_company(&mut *self.db().conn().await?, c, &mut problems).await?;
                 Some(c.clone())
             }
-            (None, Some(login)) => company_of_user(conn, login).await?,
+            (None, Some(login)) => company_of_user(&mut *self.db().conn().await?, login).await?,
             (None, None) => None,
         };
-        let pending = state.as_ref().is_some_and(|s| s.state_type.is_some_and(StateType::is_pending));
+        let state_type = state.as_ref().and_then(|s| s.state_type);
+        let pending = state_type.is_some_and(StateType::is_pending);
         if pending && input.pending_until.is_none() {
             problems.add("pending_until", "is required for a pending state");
         }
-        if state.as_ref().is_some_and(|s| s.state_type == Some(StateType::Merged)) {
+        if state_type == Some(StateType::Merged) {
             problems.add("state", "a ticket is merged with the merge operation, not by setting the state");
         }
         problems.finish()?;
-        let (Some(queue), Some(state), Some(priority), Some(ticket_type)) = (queue, state, priority, ticket_type) else {
+        let (Some(queue), Some(state), Some(state_type), Some(priority), Some(ticket_type)) =
+            (queue, state, state_type, priority, ticket_type)
+        else {
             return Err(DeskError::invalid("queue", "could not be resolved"));
         };
         if !matches!(actor, Actor::Customer { .. }) && actor.queue_permission(queue.id) != Some(QueuePermission::Rw) {
             return Err(DeskError::Forbidden(format!("no rw permission on queue '{}'", queue.name)));
         }
-        let pending_until = if pending { input.pending_until } else { None };
-        drop(reader);
+        // Stored in microseconds: the ticket returned holds what a read returns.
+        let pending_until = if pending { input.pending_until.map(|p| from_micros(to_micros(p))) } else { None };
 
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
@@ -242,11 +171,12 @@ impl Desk {
         .bind(pending_until.map(to_micros))
         .bind(now)
         .fetch_one(&mut *conn)
-        .await?;
+        .await
+        .map_err(|e| self.catalog_missed(e))?;
         let id: i64 = row.try_get(0)?;
         write_values(conn, id, &ticket_values).await?;
         insert_search_doc(conn, self.db().backend(), id, input.title.trim()).await?;
-        let article_id = insert_article(conn, self.db().backend(), id, article, &actor.label()).await?;
+        let article = insert_article(conn, self.db().backend(), id, article, &actor.label()).await?;
         record(conn, id, HistoryEvent::Created, None, None, Some(&number), &actor.label()).await?;
         if let Some(until) = pending_until {
             schedule_pending(conn, self.db().backend(), id, until).await?;
@@ -275,8 +205,32 @@ impl Desk {
         }
         tx.commit().await?;
         self.jobs_scheduled(pending_until.is_some());
-        let ticket = self.ticket_view(actor, self.ticket_get(&Actor::System, id).await?).await?;
-        let article = self.article_view(actor, self.article_get(&Actor::System, id, article_id).await?).await?;
+        let ticket = Ticket {
+            id,
+            number,
+            title: input.title.trim().to_string(),
+            queue_id: queue.id,
+            queue: queue.name,
+            state_id: state.id,
+            state: state.name,
+            state_type,
+            priority_id: priority.id,
+            priority: priority.name,
+            type_id: ticket_type.id,
+            ticket_type: ticket_type.name,
+            owner: owner.and(input.owner),
+            responsible: responsible.and(input.responsible),
+            customer_user: customer_login,
+            customer_company: company,
+            pending_until,
+            merged_into: None,
+            dynamic_fields: written_values(&ticket_values),
+            created_at: from_micros(now),
+            changed_at: from_micros(now),
+            view: TicketView::Staff,
+        };
+        let ticket = self.ticket_view(actor, ticket).await?;
+        let article = self.article_view(actor, article).await?;
         Ok(CreatedTicket { ticket, article, replayed: false })
     }
 
@@ -355,6 +309,7 @@ impl Desk {
             check_title(&mut problems, title);
         }
         let values = self.check_dynamic_values(ObjectType::Ticket, &update.dynamic_fields, "dynamic_fields", &mut problems).await?;
+        let catalog = self.catalog().await?;
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
         let access = self.ticket_access(conn, actor, id).await?;
@@ -374,7 +329,7 @@ impl Desk {
             }
         }
         if let Some(q) = &update.queue {
-            if let Some(queue) = resolve(conn, CatalogKind::Queue, &Ref::Name(q.clone()), "queue", &mut problems).await? {
+            if let Some(queue) = catalog.resolve(CatalogKind::Queue, &Ref::Name(q.clone()), "queue", &mut problems) {
                 if actor.queue_permission(queue.id) != Some(QueuePermission::Rw) {
                     return Err(DeskError::Forbidden(format!("no rw permission on queue '{}'", queue.name)));
                 }
@@ -385,7 +340,7 @@ impl Desk {
         }
         let mut new_state_type = current.state_type;
         if let Some(s) = &update.state {
-            if let Some(state) = resolve(conn, CatalogKind::State, &Ref::Name(s.clone()), "state", &mut problems).await? {
+            if let Some(state) = catalog.resolve(CatalogKind::State, &Ref::Name(s.clone()), "state", &mut problems) {
                 if state.state_type == Some(StateType::Merged) {
                     problems.add("state", "a ticket is merged with the merge operation, not by setting the state");
                 }
@@ -398,7 +353,7 @@ impl Desk {
             }
         }
         if let Some(p) = &update.priority {
-            if let Some(priority) = resolve(conn, CatalogKind::Priority, p, "priority", &mut problems).await? {
+            if let Some(priority) = catalog.resolve(CatalogKind::Priority, p, "priority", &mut problems) {
                 if priority.id != current.priority_id {
                     changes.push(Change::new(
                         "priority",
@@ -411,7 +366,7 @@ impl Desk {
             }
         }
         if let Some(t) = &update.ticket_type {
-            if let Some(ty) = resolve(conn, CatalogKind::Type, &Ref::Name(t.clone()), "type", &mut problems).await? {
+            if let Some(ty) = catalog.resolve(CatalogKind::Type, &Ref::Name(t.clone()), "type", &mut problems) {
                 if ty.id != current.type_id {
                     changes.push(Change::new("type", "type_id", Some(current.ticket_type.clone()), Some(ty.name), Arg::Int(ty.id)));
                 }
@@ -423,7 +378,7 @@ impl Desk {
         ] {
             if let Some(wanted) = wanted {
                 let agent = match wanted {
-                    Some(login) => resolve_agent(conn, login, field, &mut problems).await?,
+                    Some(login) => catalog.agent(login, field, &mut problems),
                     None => None,
                 };
                 if wanted != now_login {
@@ -482,7 +437,7 @@ impl Desk {
             sql.push(&format!(", {} = ", change.column)).bind(change.arg.clone());
         }
         sql.push(" WHERE id = ").bind(Arg::Int(id));
-        sql.query().execute(&mut *conn).await?;
+        sql.query().execute(&mut *conn).await.map_err(|e| self.catalog_missed(e))?;
         let label = actor.label();
         for change in &changes {
             record(conn, id, HistoryEvent::FieldChanged, Some(change.field), change.old.as_deref(), change.new.as_deref(), &label).await?;
@@ -505,8 +460,8 @@ impl Desk {
         }
         write_values(conn, id, &values).await?;
         for note in checked_notes {
-            let article_id = insert_article(conn, self.db().backend(), id, note, &label).await?;
-            record(conn, id, HistoryEvent::ArticleAdded, None, None, Some(&article_id.to_string()), &label).await?;
+            let article = insert_article(conn, self.db().backend(), id, note, &label).await?;
+            record(conn, id, HistoryEvent::ArticleAdded, None, None, Some(&article.id.to_string()), &label).await?;
         }
         if let Some(title) = &update.title {
             set_search_title(conn, self.db().backend(), id, title.trim()).await?;
