@@ -40,6 +40,24 @@ fn ticket(title: &str) -> NewTicket {
 }
 
 #[tokio::test]
+async fn a_ticket_number_past_six_counter_digits_keeps_every_digit() {
+    each_backend(|db| async move {
+        let bump = match db.name {
+            "postgres" => "ALTER SEQUENCE ticket_number_seq RESTART WITH 1234567",
+            _ => "INSERT INTO ticket_counters (day, counter) VALUES ('all', 1234566) ON CONFLICT (day) DO UPDATE SET counter = 1234566",
+        };
+        sqlx::query(bump).execute(db.system.db().pool()).await.expect("move the counter");
+        let created = db.desk.ticket_create(&Actor::System, ticket("big")).await.expect("create");
+        let today = chrono::Utc::now().format("%Y%m%d").to_string();
+        assert_eq!(created.ticket.number, format!("{today}101234567"), "{}: date, system id 10, the whole counter", db.name);
+        let next = db.desk.ticket_create(&Actor::System, ticket("next")).await.expect("create");
+        assert_eq!(next.ticket.number, format!("{today}101234568"), "{}", db.name);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn fifty_concurrent_creates_get_fifty_distinct_numbers() {
     each_backend(|db| async move {
         let mut tasks = Vec::new();

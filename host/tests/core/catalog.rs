@@ -195,3 +195,27 @@ async fn another_node_hears_of_a_change_before_its_snapshot_ages_out() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_value_of_a_field_another_node_just_made_is_read_in_full() {
+    each_backend(|db| async move {
+        let sys = &Actor::System;
+        let b = db.second_node().await;
+        let id = b.desk().ticket_create(sys, ticket("t")).await.expect("B's snapshot is fresh").ticket.id;
+        let input =
+            DynamicFieldInput { name: "Late".into(), object_type: "ticket".into(), field_type: "text".into(), ..Default::default() };
+        db.desk.dynamic_field_create(sys, input).await.expect("A makes a field");
+        let set = switchboard::desk::TicketUpdate { dynamic_fields: BTreeMap::from([("Late".into(), json!("yes"))]), ..Default::default() };
+        db.desk.ticket_update(sys, id, set).await.expect("A sets it");
+        let read = b.desk().ticket_get(sys, id).await.expect("B reads the ticket");
+        assert_eq!(
+            read.dynamic_fields.get("Late"),
+            Some(&json!("yes")),
+            "{}: B's snapshot lacks the field, the value is still read",
+            db.name
+        );
+        b.desk().close().await;
+        db
+    })
+    .await;
+}

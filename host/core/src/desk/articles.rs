@@ -15,7 +15,7 @@ use crate::desk::dynamic_fields::{read_values, write_values, written_values, Dyn
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::input;
-use crate::desk::search::append_search_body;
+use crate::desk::search::{append_search_body, insert_search_doc};
 use crate::desk::stored;
 use crate::desk::time::{from_micros, now_micros};
 use crate::desk::{Actor, Desk, DeskError};
@@ -290,7 +290,7 @@ impl Desk {
         let mut tx = self.db().begin_write().await?;
         let access = self.ticket_access(&mut tx.tx, actor, ticket_id).await?;
         access.require_write(actor)?;
-        let article = insert_article(&mut tx.tx, self.db().backend(), ticket_id, checked, &actor.label()).await?;
+        let article = insert_article(&mut tx.tx, self.db().backend(), ticket_id, checked, &actor.label(), SearchRow::Append).await?;
         sqlx::query("UPDATE tickets SET changed_at = $1 WHERE id = $2").bind(now_micros()).bind(ticket_id).execute(&mut *tx.tx).await?;
         record(&mut tx.tx, ticket_id, HistoryEvent::ArticleAdded, None, None, Some(&article.id.to_string()), &actor.label()).await?;
         tx.commit().await?;
@@ -354,6 +354,17 @@ impl Desk {
     }
 }
 
+/// Where an article's text goes in its ticket's full-text row.
+pub(crate) enum SearchRow<'a> {
+    /// The row exists: the text is appended.
+    Append,
+    /// The ticket is being created: its row is made with this title and the text.
+    Create {
+        /// The ticket's title.
+        title: &'a str,
+    },
+}
+
 /// Inserts a checked article with its attachments, values and search text,
 /// and returns it as a read would (attachments in id order, values in their
 /// canonical form), so the writer need not read it back.
@@ -363,6 +374,7 @@ pub(crate) async fn insert_article(
     ticket_id: i64,
     article: CheckedArticle,
     created_by: &str,
+    search: SearchRow<'_>,
 ) -> Result<Article, sqlx::Error> {
     let a = article.input;
     let created_at = now_micros();
@@ -431,7 +443,10 @@ pub(crate) async fn insert_article(
     }
     write_values(conn, stored.id, &article.dynamic).await?;
     let text = format!("{}\n{}", stored.subject, stored.body);
-    append_search_body(conn, backend, ticket_id, &text, stored.visible_for_customer).await?;
+    match search {
+        SearchRow::Append => append_search_body(conn, backend, ticket_id, &text, stored.visible_for_customer).await?,
+        SearchRow::Create { title } => insert_search_doc(conn, backend, ticket_id, title, &text, stored.visible_for_customer).await?,
+    }
     Ok(stored)
 }
 

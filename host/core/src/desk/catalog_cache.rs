@@ -169,6 +169,11 @@ impl Catalog {
         &self.fields
     }
 
+    /// The definition with row id `id`.
+    pub(crate) fn field_by_id(&self, id: i64) -> Option<&DynamicField> {
+        self.fields.iter().find(|d| d.id == id)
+    }
+
     /// The definition of `object_type` named `name`.
     pub(crate) fn field(&self, object_type: ObjectType, name: &str) -> Option<&DynamicField> {
         self.fields.iter().find(|d| d.name == name && d.object_type == object_type)

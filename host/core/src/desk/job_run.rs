@@ -177,6 +177,25 @@ impl SystemDesk {
         Ok(())
     }
 
+    /// Hands jobs this worker claimed but never started back to the queue,
+    /// as if never claimed (at shutdown: another node, or the next start,
+    /// runs them at once instead of after their lease). Does nothing for a job
+    /// `worker` no longer holds.
+    pub async fn job_release(&self, ids: &[i64], worker: &str) -> Result<(), DeskError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::new(
+            "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL, attempts = attempts - 1, started_at = NULL, updated_at = ",
+        );
+        sql.bind(Arg::Int(now_micros())).push(" WHERE locked_by = ").bind(Arg::Text(worker.to_string()));
+        sql.push(" AND status = 'running' AND id IN ").bind_list(ids.iter().map(|id| Arg::Int(*id)));
+        let mut tx = self.db().begin_write().await?;
+        sql.query().execute(&mut *tx.tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records a failed attempt: retried after a backoff, or failed for good
     /// after the last attempt (`locked_by` keeps the worker that failed it).
     /// Does nothing when `worker` no longer holds the job.

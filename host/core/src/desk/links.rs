@@ -147,6 +147,7 @@ impl Desk {
         if id == into {
             return Err(DeskError::invalid("into", "a ticket cannot be merged into itself"));
         }
+        let catalog = self.catalog().await?;
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
         self.ticket_access(conn, actor, id).await?.require_write(actor)?;
@@ -157,8 +158,8 @@ impl Desk {
                 other => other,
             })?
             .require_write(actor)?;
-        let source = lock_ticket(conn, self.db().backend(), id).await?;
-        let target = lock_ticket(conn, self.db().backend(), into).await?;
+        let source = lock_ticket(conn, self.db().backend(), &catalog, id).await?;
+        let target = lock_ticket(conn, self.db().backend(), &catalog, into).await?;
         if source.state_type == StateType::Merged {
             return Err(DeskError::Conflict(format!("ticket {} is already merged", source.number)));
         }

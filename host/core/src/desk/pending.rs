@@ -5,6 +5,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::Backend;
 use crate::desk::catalog::StateType;
+use crate::desk::catalog_cache::Catalog;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::job_run::{complete_in, Claim, JobRan};
 use crate::desk::ticket_write::lock_ticket;
@@ -21,8 +22,9 @@ impl SystemDesk {
         if now_micros() < due || !self.still_pending(ticket_id, due).await? {
             return Ok(JobRan::NothingToDo);
         }
+        let catalog = self.desk().catalog().await?;
         let mut tx = self.db().begin_write().await?;
-        act_on_due(&mut tx.tx, self.db().backend(), ticket_id, due).await?;
+        act_on_due(&mut tx.tx, self.db().backend(), &catalog, ticket_id, due).await?;
         if !complete_in(&mut tx.tx, claim).await? {
             tx.rollback().await?;
             return Ok(JobRan::LeaseLost);
@@ -47,8 +49,8 @@ impl SystemDesk {
 
 /// Closes or reminds, under the ticket's lock, if the ticket still has the
 /// pending time `due`; writes nothing otherwise.
-async fn act_on_due(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, due: i64) -> Result<(), DeskError> {
-    let ticket = match lock_ticket(conn, backend, ticket_id).await {
+async fn act_on_due(conn: &mut AnyConnection, backend: Backend, catalog: &Catalog, ticket_id: i64, due: i64) -> Result<(), DeskError> {
+    let ticket = match lock_ticket(conn, backend, catalog, ticket_id).await {
         Ok(t) => t,
         Err(DeskError::NotFound { .. }) => return Ok(()),
         Err(e) => return Err(e),

@@ -278,15 +278,30 @@ impl Desk {
     }
 }
 
-/// Creates the full-text row of a new ticket.
-pub(crate) async fn insert_search_doc(conn: &mut AnyConnection, backend: Backend, ticket_id: i64, title: &str) -> Result<(), sqlx::Error> {
-    let sql = match backend {
-        Backend::Sqlite => "INSERT INTO ticket_search (rowid, title, body, public_body) VALUES ($1, $2, '', '')",
-        Backend::Postgres => {
-            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) VALUES ($1, to_tsvector('simple', $2), ''::tsvector, ''::tsvector)"
+/// Creates the full-text row of a new ticket with its first article's text
+/// (in the customer-visible part too when `public`): what
+/// [`append_search_body`] would make of an empty row, in one statement.
+pub(crate) async fn insert_search_doc(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    ticket_id: i64,
+    title: &str,
+    text: &str,
+    public: bool,
+) -> Result<(), sqlx::Error> {
+    let sql = match (backend, public) {
+        (Backend::Sqlite, false) => "INSERT INTO ticket_search (rowid, title, body, public_body) VALUES ($1, $2, ' ' || $3, '')",
+        (Backend::Sqlite, true) => "INSERT INTO ticket_search (rowid, title, body, public_body) VALUES ($1, $2, ' ' || $3, ' ' || $3)",
+        (Backend::Postgres, false) => {
+            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) VALUES ($1, to_tsvector('simple', $2), switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4), ''::tsvector)"
+        }
+        (Backend::Postgres, true) => {
+            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) VALUES ($1, to_tsvector('simple', $2), switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4), switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4))"
         }
     };
-    sqlx::query(sql).bind(ticket_id).bind(title).execute(conn).await?;
+    let query = sqlx::query(sql).bind(ticket_id).bind(title).bind(prefix(text, INDEXED_ARTICLE_BYTES));
+    let query = if backend == Backend::Postgres { query.bind(TSVECTOR_BUDGET) } else { query };
+    query.execute(conn).await?;
     Ok(())
 }
 

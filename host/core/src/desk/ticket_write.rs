@@ -4,15 +4,16 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row};
 
 use crate::db::{is_unique_violation, Arg, Backend, DbError, Sql};
-use crate::desk::articles::insert_article;
+use crate::desk::articles::{insert_article, SearchRow};
 use crate::desk::catalog::{CatalogKind, StateType};
+use crate::desk::catalog_cache::Catalog;
 use crate::desk::dynamic_fields::{write_values, written_values, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::jobs::{announce_jobs, enqueue, JobTask, NewJob};
-use crate::desk::search::{insert_search_doc, set_search_title};
-use crate::desk::ticket_number::next_number;
-use crate::desk::tickets::{load_tickets, TICKET_SELECT};
+use crate::desk::search::set_search_title;
+use crate::desk::ticket_number::numbered_insert;
+use crate::desk::tickets::load_ticket;
 use crate::desk::time::{from_micros, now_micros, to_micros};
 use crate::desk::{Actor, CreatedTicket, Desk, DeskError, NewTicket, QueuePermission, Ref, Ticket, TicketUpdate, TicketView};
 
@@ -73,13 +74,12 @@ async fn schedule_pending(conn: &mut AnyConnection, backend: Backend, ticket_id:
 
 /// Reads a ticket inside a write transaction, locking its row on PostgreSQL
 /// so concurrent changes see each other's results (SQLite has one writer).
-pub(crate) async fn lock_ticket(conn: &mut AnyConnection, backend: crate::db::Backend, id: i64) -> Result<Ticket, DeskError> {
-    if backend == crate::db::Backend::Postgres {
+/// `catalog` is the snapshot taken before the transaction began.
+pub(crate) async fn lock_ticket(conn: &mut AnyConnection, backend: Backend, catalog: &Catalog, id: i64) -> Result<Ticket, DeskError> {
+    if backend == Backend::Postgres {
         sqlx::query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE").bind(id).execute(&mut *conn).await?;
     }
-    let mut sql = Sql::new(TICKET_SELECT);
-    sql.push(" WHERE t.id = ").bind(Arg::Int(id));
-    load_tickets(conn, &sql).await?.pop().ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })
+    load_ticket(conn, catalog, id).await?.ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })
 }
 
 impl Desk {
@@ -153,30 +153,34 @@ impl Desk {
 
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
-        let number = next_number(conn, self.db().backend(), self.settings().system_id).await?;
+        let values = "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12";
+        let numbered = numbered_insert(conn, self.db().backend(), self.settings().system_id, values).await?;
         let now = now_micros();
-        let row = sqlx::query(
-            "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, owner_id, responsible_id, customer_user, customer_company, pending_until, created_at, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
-        )
-        .bind(&number)
-        .bind(input.title.trim())
-        .bind(queue.id)
-        .bind(state.id)
-        .bind(priority.id)
-        .bind(ticket_type.id)
-        .bind(owner)
-        .bind(responsible)
-        .bind(customer_login.as_deref())
-        .bind(company.as_deref())
-        .bind(pending_until.map(to_micros))
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(|e| self.catalog_missed(e))?;
+        let sql = format!(
+            "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, owner_id, responsible_id, customer_user, customer_company, pending_until, created_at, changed_at) {} RETURNING id, number",
+            numbered.source
+        );
+        let row = sqlx::query(&sql)
+            .bind(numbered.arg)
+            .bind(input.title.trim())
+            .bind(queue.id)
+            .bind(state.id)
+            .bind(priority.id)
+            .bind(ticket_type.id)
+            .bind(owner)
+            .bind(responsible)
+            .bind(customer_login.as_deref())
+            .bind(company.as_deref())
+            .bind(pending_until.map(to_micros))
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(|e| self.catalog_missed(e))?;
         let id: i64 = row.try_get(0)?;
+        let number: String = row.try_get(1)?;
         write_values(conn, id, &ticket_values).await?;
-        insert_search_doc(conn, self.db().backend(), id, input.title.trim()).await?;
-        let article = insert_article(conn, self.db().backend(), id, article, &actor.label()).await?;
+        let search = SearchRow::Create { title: input.title.trim() };
+        let article = insert_article(conn, self.db().backend(), id, article, &actor.label(), search).await?;
         record(conn, id, HistoryEvent::Created, None, None, Some(&number), &actor.label()).await?;
         if let Some(until) = pending_until {
             schedule_pending(conn, self.db().backend(), id, until).await?;
@@ -314,7 +318,7 @@ impl Desk {
         let conn = &mut *tx.tx;
         let access = self.ticket_access(conn, actor, id).await?;
         access.require_write(actor)?;
-        let current = lock_ticket(conn, self.db().backend(), id).await?;
+        let current = lock_ticket(conn, self.db().backend(), &catalog, id).await?;
 
         let mut changes: Vec<Change> = Vec::new();
         if let Some(title) = &update.title {
@@ -460,7 +464,7 @@ impl Desk {
         }
         write_values(conn, id, &values).await?;
         for note in checked_notes {
-            let article = insert_article(conn, self.db().backend(), id, note, &label).await?;
+            let article = insert_article(conn, self.db().backend(), id, note, &label, SearchRow::Append).await?;
             record(conn, id, HistoryEvent::ArticleAdded, None, None, Some(&article.id.to_string()), &label).await?;
         }
         if let Some(title) = &update.title {

@@ -3,6 +3,7 @@
 //! Creating and changing tickets lives in `ticket_write`.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -10,6 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{Arg, Sql};
+use crate::desk::catalog_cache::Catalog;
 use crate::desk::dynamic_fields::{read_values, ObjectType};
 use crate::desk::stored;
 use crate::desk::{Actor, Article, Desk, DeskError, NewArticle, QueuePermission, StateType};
@@ -245,14 +247,48 @@ pub(crate) async fn load_tickets(conn: &mut AnyConnection, sql: &Sql) -> Result<
     Ok(tickets)
 }
 
+/// [`TICKET_SELECT`] with the ticket's dynamic field values joined in: one
+/// row per stored item, or one row with NULLs for a ticket without values.
+static TICKET_WITH_VALUES: LazyLock<String> = LazyLock::new(|| {
+    TICKET_SELECT.replacen(" FROM tickets t ", ", v.field_id AS df_field, v.value_text AS df_item FROM tickets t ", 1)
+        + " LEFT JOIN dynamic_field_values v ON v.object_id = t.id AND v.field_id IN (SELECT id FROM dynamic_fields WHERE object_type = 'ticket')"
+});
+
+/// Reads one ticket with its dynamic field values in one statement. The
+/// values' definitions come from `catalog`; a field it does not know yet (made
+/// on another node a moment ago) sends the read the long way, through
+/// [`read_values`]. Take the snapshot before the connection: loading one
+/// needs a connection of its own.
+pub(crate) async fn load_ticket(conn: &mut AnyConnection, catalog: &Catalog, id: i64) -> Result<Option<Ticket>, sqlx::Error> {
+    let mut sql = Sql::new(&TICKET_WITH_VALUES);
+    sql.push(" WHERE t.id = ").bind(Arg::Int(id)).push(" ORDER BY v.field_id, v.position");
+    let rows = sql.query().fetch_all(&mut *conn).await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let mut ticket = ticket_from_row(first)?;
+    let mut items: BTreeMap<i64, Vec<String>> = BTreeMap::new();
+    for row in &rows {
+        if let Some(field) = row.try_get::<Option<i64>, _>("df_field")? {
+            items.entry(field).or_default().push(row.try_get("df_item")?);
+        }
+    }
+    for (field, items) in items {
+        let Some(def) = catalog.field_by_id(field) else {
+            ticket.dynamic_fields = read_values(conn, ObjectType::Ticket, &[id]).await?.remove(&id).unwrap_or_default();
+            return Ok(Some(ticket));
+        };
+        ticket.dynamic_fields.insert(def.name.clone(), def.items_to_value(&items));
+    }
+    Ok(Some(ticket))
+}
+
 impl Desk {
     /// Reads a ticket the actor may see.
     pub async fn ticket_get(&self, actor: &Actor, id: i64) -> Result<Ticket, DeskError> {
         actor.require_not_integration()?;
+        let catalog = self.catalog().await?;
         let mut conn = self.db().conn().await?;
-        let mut sql = Sql::new(TICKET_SELECT);
-        sql.push(" WHERE t.id = ").bind(Arg::Int(id));
-        let ticket = load_tickets(&mut conn, &sql).await?.pop().ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        let ticket = load_ticket(&mut conn, &catalog, id).await?.ok_or(DeskError::NotFound { what: "ticket", id: id.to_string() })?;
+        drop(conn);
         self.access_of(actor, &ticket).require_read()?;
         self.ticket_view(actor, ticket).await
     }
