@@ -1,6 +1,9 @@
 //! Plugin call benchmark: a fresh instance per call of the example postmaster
 //! filter on a realistic 2 KB mail (p50, p99, calls/s on one and two threads),
-//! next to the same scoring logic as native Rust in the same run; the Python
+//! next to the same scoring logic as native Rust and to the bare wasmtime
+//! floor (`floor`: the same component through a minimal setup with nothing of
+//! ours around it) in the same run, with the host's p50 as a ratio to the
+//! floor's; the Python
 //! and JavaScript builds of the filter when they were built; install-to-first-
 //! call and restart-to-first-call times.
 //!
@@ -16,6 +19,9 @@ use switchboard::db::{Db, SqliteSync};
 use switchboard::desk::{Actor, DeskSettings, SystemDesk};
 use switchboard::plugin::wit::{mail_from_bytes, Mail};
 use switchboard::plugin::{PluginHost, PluginHostSettings};
+
+#[path = "plugins/floor.rs"]
+mod floor;
 
 #[path = "../../plugins/spam-filter/src/score.rs"]
 #[allow(dead_code, missing_docs, unreachable_pub, unused_imports)]
@@ -161,6 +167,21 @@ fn main() {
                 println!("({lang} filter not built: {} missing; run plugins/build-{}.sh)", release.join(file).display(), if lang == "Python" { "py" } else { "js" });
             }
         }
+        let mut floor_p50 = None;
+        if let Some((_, _, wasm, _)) = components.iter().find(|c| c.0 == "Rust") {
+            let floor = floor::Floor::new(wasm, &mail);
+            let (p50, p99, rate1) = floor.latency(calls);
+            let rate2 = floor.throughput(2, calls / 2);
+            println!(
+                "{:<34} p50 {:>8.2} µs   p99 {:>8.2} µs   {:>10.0} calls/s (1 thread) {:>10.0} calls/s (2 threads)",
+                "bare wasmtime floor, Rust filter",
+                p50.as_secs_f64() * 1e6,
+                p99.as_secs_f64() * 1e6,
+                rate1,
+                rate2
+            );
+            floor_p50 = Some(p50);
+        }
         for (lang, name, wasm, manifest) in &components {
             let t = Instant::now();
             host.install(&Actor::System, wasm.clone(), manifest, None).await.expect("install");
@@ -180,6 +201,9 @@ fn main() {
                 install_to_first.as_secs_f64() * 1e3,
                 wasm.len() / 1024
             );
+            if let (true, Some(floor)) = (*lang == "Rust", floor_p50) {
+                println!("{:<34} {:.2}× the bare floor's p50 (aim ≤ 1.5×)", "  through the host", p50.as_secs_f64() / floor.as_secs_f64());
+            }
         }
         host.flush().await;
 
