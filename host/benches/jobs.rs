@@ -1,6 +1,8 @@
 //! Job queue benchmark: trivial jobs end to end through the real worker on
 //! SQLite (synchronous=FULL) and PostgreSQL — jobs/s from enqueue to done, and
-//! enqueue → start latency (the job's `started_at` minus its `created_at`),
+//! enqueue → start latency (the job's `started_at` minus its `created_at`;
+//! `started_at` is when a worker claimed it, and a claimed job may then wait
+//! for a free slot in its lane, as the worker claims ahead),
 //! at a light trickle and under load — next to the backend's single-row
 //! durable commit rate measured in the same run (the floor the queue is built on).
 //!

@@ -4,7 +4,9 @@
 //! It wakes when a job is enqueued on this node (in-process), when another
 //! node enqueues one (PostgreSQL `LISTEN`), when a running job ends, and at
 //! the latest after the poll interval or at the next queued job's due time,
-//! whichever comes first. Each job kind has one handler in the core; a
+//! whichever comes first. Jobs are claimed ahead of their turn, several lanes'
+//! worth per commit (see `lanes`), and handed back at shutdown if they never
+//! started. Each job kind has one handler in the core; a
 //! handler that writes commits the job's completion with its writes, and the
 //! jobs that had nothing to write are marked done in batches. A failing job
 //! is retried with backoff; a worker that dies leaves its jobs to be claimed
@@ -66,25 +68,25 @@ pub async fn run(desk: SystemDesk, settings: WorkerSettings, metrics: JobMetrics
     let mut last_prune = Instant::now();
     let wake = desk.jobs_wake().clone();
     while !*shutdown.borrow() {
+        while let Some(job) = lanes.next_to_start() {
+            let kind = job.task.as_ref().ok().map(|t| t.kind());
+            let run = Run { desk: desk.clone(), worker: worker.clone(), metrics: metrics.clone(), done: done_tx.clone() };
+            let span = info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
+            running.spawn(
+                async move {
+                    run.job(job).await;
+                    kind
+                }
+                .instrument(span),
+            );
+        }
         let mut claimed = 0;
         let request = lanes.request();
         if !request.is_empty() {
             match desk.job_claim_by_kind(&worker, &request, settings.lease).await {
                 Ok(jobs) => {
                     claimed = jobs.len();
-                    for job in jobs {
-                        let kind = job.task.as_ref().ok().map(|t| t.kind());
-                        lanes.start(kind);
-                        let run = Run { desk: desk.clone(), worker: worker.clone(), metrics: metrics.clone(), done: done_tx.clone() };
-                        let span = info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-                        running.spawn(
-                            async move {
-                                run.job(job).await;
-                                kind
-                            }
-                            .instrument(span),
-                        );
-                    }
+                    jobs.into_iter().for_each(|job| lanes.claimed(job));
                 }
                 Err(err) => warn!(error = %err, "could not claim jobs"),
             }
@@ -95,12 +97,12 @@ pub async fn run(desk: SystemDesk, settings: WorkerSettings, metrics: JobMetrics
                 warn!(error = %err, "could not prune finished jobs");
             }
         }
-        if claimed > 0 && !lanes.request().is_empty() {
-            // There may be more due: claim again before waiting.
+        if claimed > 0 {
+            // Start what was claimed; there may be more due.
             reap(&mut running, &mut lanes);
             continue;
         }
-        let nap = idle_for(&desk, &settings, claimed, !lanes.request().is_empty()).await;
+        let nap = idle_for(&desk, &settings, !lanes.request().is_empty()).await;
         tokio::select! {
             _ = wake.notified() => {}
             Some(ended) = running.join_next(), if !running.is_empty() => lanes.end(ended.unwrap_or(None)),
@@ -110,6 +112,10 @@ pub async fn run(desk: SystemDesk, settings: WorkerSettings, metrics: JobMetrics
         reap(&mut running, &mut lanes);
     }
     info!("job worker stopping; finishing the jobs in hand");
+    let waiting: Vec<i64> = lanes.drain_waiting().iter().map(|job| job.id).collect();
+    if let Err(err) = desk.job_release(&waiting, &worker).await {
+        warn!(error = %err, jobs = waiting.len(), "could not hand claimed jobs back; they run after their lease");
+    }
     while running.join_next().await.is_some() {}
     drop(done_tx);
     let _ = completer.await;
@@ -120,7 +126,7 @@ pub async fn run(desk: SystemDesk, settings: WorkerSettings, metrics: JobMetrics
 /// How long to wait for a wake-up: until the next queued job is due, at most
 /// the poll interval. When due jobs were left unclaimed (their lanes full, or
 /// another node just took them) the wait is short but not zero.
-async fn idle_for(desk: &SystemDesk, settings: &WorkerSettings, claimed: usize, room: bool) -> Duration {
+async fn idle_for(desk: &SystemDesk, settings: &WorkerSettings, room: bool) -> Duration {
     if !room {
         return settings.poll_interval;
     }
@@ -134,8 +140,7 @@ async fn idle_for(desk: &SystemDesk, settings: &WorkerSettings, claimed: usize, 
     let now = chrono::Utc::now().timestamp_micros();
     match next {
         Some(due) if due > now => Duration::from_micros((due - now) as u64).min(settings.poll_interval),
-        Some(_) if claimed == 0 => (settings.poll_interval / 20).max(Duration::from_millis(5)),
-        Some(_) => Duration::ZERO,
+        Some(_) => (settings.poll_interval / 20).max(Duration::from_millis(5)),
         None => settings.poll_interval,
     }
 }
