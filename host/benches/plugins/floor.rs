@@ -10,14 +10,19 @@ use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "switchboard:plugin/postmaster-filter",
-    additional_derives: [serde::Serialize, serde::Deserialize],
-});
+/// This setup's own bindings of the filter world.
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "switchboard:plugin/postmaster-filter",
+        additional_derives: [serde::Serialize, serde::Deserialize],
+    });
+}
 
-use switchboard::plugin::log::Level;
-use switchboard::plugin::types::PluginError;
+use bindings::switchboard::plugin as wit;
+use bindings::{PostmasterFilter, PostmasterFilterPre};
+use wit::log::Level;
+use wit::types::PluginError;
 
 /// What one call's store holds.
 struct State {
@@ -31,16 +36,16 @@ impl WasiView for State {
     }
 }
 
-impl switchboard::plugin::types::Host for State {}
-impl switchboard::plugin::filter_types::Host for State {}
+impl wit::types::Host for State {}
+impl wit::filter_types::Host for State {}
 
-impl switchboard::plugin::log::Host for State {
+impl wit::log::Host for State {
     fn write(&mut self, _level: Level, message: String) {
         std::hint::black_box(message);
     }
 }
 
-impl switchboard::plugin::config::Host for State {
+impl wit::config::Host for State {
     fn get(&mut self, _key: String) -> Option<String> {
         None
     }
@@ -50,7 +55,7 @@ impl switchboard::plugin::config::Host for State {
     }
 }
 
-impl switchboard::plugin::kv::Host for State {
+impl wit::kv::Host for State {
     fn get(&mut self, _key: String) -> Result<Option<Vec<u8>>, PluginError> {
         Ok(None)
     }
@@ -72,7 +77,7 @@ impl switchboard::plugin::kv::Host for State {
     }
 }
 
-impl switchboard::plugin::clock::Host for State {
+impl wit::clock::Host for State {
     fn now_millis(&mut self) -> i64 {
         0
     }
@@ -86,7 +91,7 @@ impl switchboard::plugin::clock::Host for State {
 pub(crate) struct Floor {
     engine: Engine,
     pre: PostmasterFilterPre<State>,
-    mail: switchboard::plugin::types::Mail,
+    mail: wit::types::Mail,
 }
 
 impl Floor {
