@@ -169,18 +169,19 @@ fn main() {
         }
         let mut floor_p50 = None;
         if let Some((_, _, wasm, _)) = components.iter().find(|c| c.0 == "Rust") {
-            let floor = floor::Floor::new(wasm, &mail);
-            let (p50, p99, rate1) = floor.latency(calls);
-            let rate2 = floor.throughput(2, calls / 2);
-            println!(
-                "{:<34} p50 {:>8.2} µs   p99 {:>8.2} µs   {:>10.0} calls/s (1 thread) {:>10.0} calls/s (2 threads)",
-                "bare wasmtime floor, Rust filter",
-                p50.as_secs_f64() * 1e6,
-                p99.as_secs_f64() * 1e6,
-                rate1,
-                rate2
-            );
-            floor_p50 = Some(p50);
+            for (metered, label) in [(false, "bare wasmtime floor, Rust filter"), (true, "  the floor + fuel and epochs")] {
+                let floor = floor::Floor::new(wasm, &mail, metered);
+                let (p50, p99, rate1) = floor.latency(calls);
+                let rate2 = floor.throughput(2, calls / 2);
+                println!(
+                    "{label:<34} p50 {:>8.2} µs   p99 {:>8.2} µs   {:>10.0} calls/s (1 thread) {:>10.0} calls/s (2 threads)",
+                    p50.as_secs_f64() * 1e6,
+                    p99.as_secs_f64() * 1e6,
+                    rate1,
+                    rate2
+                );
+                floor_p50 = floor_p50.or(Some(p50));
+            }
         }
         for (lang, name, wasm, manifest) in &components {
             let t = Instant::now();

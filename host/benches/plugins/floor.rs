@@ -92,11 +92,14 @@ pub(crate) struct Floor {
     engine: Engine,
     pre: PostmasterFilterPre<State>,
     mail: wit::types::Mail,
+    metered: bool,
 }
 
 impl Floor {
-    /// Compiles `wasm` and converts `mail` (the host's WIT type) to this setup's own.
-    pub(crate) fn new(wasm: &[u8], mail: &impl serde::Serialize) -> Floor {
+    /// Compiles `wasm` and converts `mail` (the host's WIT type) to this
+    /// setup's own. `metered`: the code counts fuel and checks an epoch
+    /// deadline, as the host's does (what those two limits cost by themselves).
+    pub(crate) fn new(wasm: &[u8], mail: &impl serde::Serialize, metered: bool) -> Floor {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(16)
             .total_memories(32)
@@ -106,6 +109,7 @@ impl Floor {
             .table_keep_resident(1 << 20);
         let mut config = Config::new();
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        config.consume_fuel(metered).epoch_interruption(metered);
         let engine = Engine::new(&config).expect("floor engine");
         let component = Component::new(&engine, wasm).expect("compile the component");
         let mut linker = Linker::<State>::new(&engine);
@@ -113,13 +117,17 @@ impl Floor {
         PostmasterFilter::add_to_linker::<_, HasSelf<State>>(&mut linker, |s| s).expect("host functions");
         let pre = PostmasterFilterPre::new(linker.instantiate_pre(&component).expect("instantiate_pre")).expect("filter exports");
         let mail = serde_json::from_value(serde_json::to_value(mail).expect("mail to json")).expect("mail from json");
-        Floor { engine, pre, mail }
+        Floor { engine, pre, mail, metered }
     }
 
     /// One call on a fresh instance.
     fn call(&self) {
         let state = State { wasi: WasiCtx::builder().build(), table: ResourceTable::new() };
         let mut store = Store::new(&self.engine, state);
+        if self.metered {
+            store.set_fuel(u64::MAX).expect("fuel");
+            store.set_epoch_deadline(u64::MAX / 2);
+        }
         let filter = self.pre.instantiate(&mut store).expect("instantiate");
         let verdict = filter.call_filter(&mut store, &self.mail).expect("call");
         std::hint::black_box(verdict.expect("the filter's verdict"));
