@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{get_bool, Arg, Backend, Sql};
-use crate::desk::dynamic_fields::{read_values, write_values, written_values, DynamicField, ObjectType};
+use crate::desk::dynamic_fields::{insert_values, read_values, written_values, DynamicField, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::input;
@@ -441,7 +441,7 @@ pub(crate) async fn insert_article(
         .await?;
         stored.attachments.push(AttachmentMeta { id, filename, content_type, size, sha256: sha });
     }
-    write_values(conn, stored.id, &article.dynamic).await?;
+    insert_values(conn, stored.id, &article.dynamic).await?;
     let text = format!("{}\n{}", stored.subject, stored.body);
     match search {
         SearchRow::Append => append_search_body(conn, backend, ticket_id, &text, stored.visible_for_customer).await?,

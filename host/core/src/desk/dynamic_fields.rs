@@ -448,27 +448,47 @@ pub(crate) async fn load_fields(conn: &mut AnyConnection) -> Result<Vec<DynamicF
     rows.iter().map(field_from_row).collect()
 }
 
-/// Replaces the stored values of the given fields on one object.
+/// Replaces the stored values of the given fields on one object: one delete
+/// and [`insert_values`].
 pub(crate) async fn write_values(
     conn: &mut AnyConnection,
     object_id: i64,
     values: &[(DynamicField, Vec<String>)],
 ) -> Result<(), sqlx::Error> {
-    for (def, items) in values {
-        sqlx::query("DELETE FROM dynamic_field_values WHERE field_id = $1 AND object_id = $2")
-            .bind(def.id)
-            .bind(object_id)
-            .execute(&mut *conn)
-            .await?;
-        for (position, item) in items.iter().enumerate() {
-            sqlx::query("INSERT INTO dynamic_field_values (field_id, object_id, position, value_text) VALUES ($1, $2, $3, $4)")
-                .bind(def.id)
-                .bind(object_id)
-                .bind(position as i64)
-                .bind(item.as_str())
-                .execute(&mut *conn)
-                .await?;
+    if values.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("DELETE FROM dynamic_field_values WHERE object_id = ");
+    sql.bind(Arg::Int(object_id)).push(" AND field_id IN ").bind_list(values.iter().map(|(def, _)| Arg::Int(def.id)));
+    sql.query().execute(&mut *conn).await?;
+    insert_values(conn, object_id, values).await
+}
+
+/// Rows per multi-row insert of values (four parameters each, well within
+/// both backends' limit on parameters per statement).
+const VALUE_ROWS_PER_INSERT: usize = 500;
+
+/// Stores the values of a new object, which has none to replace: one
+/// multi-row insert (per [`VALUE_ROWS_PER_INSERT`] items).
+pub(crate) async fn insert_values(
+    conn: &mut AnyConnection,
+    object_id: i64,
+    values: &[(DynamicField, Vec<String>)],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<(i64, usize, &str)> = values
+        .iter()
+        .flat_map(|(def, items)| items.iter().enumerate().map(move |(position, item)| (def.id, position, item.as_str())))
+        .collect();
+    for chunk in rows.chunks(VALUE_ROWS_PER_INSERT) {
+        let mut sql = Sql::new("INSERT INTO dynamic_field_values (field_id, object_id, position, value_text) VALUES ");
+        for (i, (field_id, position, item)) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            let row = [Arg::Int(*field_id), Arg::Int(object_id), Arg::Int(*position as i64), Arg::Text(item.to_string())];
+            sql.bind_list(row);
         }
+        sql.query().execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::db::{is_unique_violation, Arg, Backend, DbError, Sql};
 use crate::desk::articles::{insert_article, SearchRow};
 use crate::desk::catalog::{CatalogKind, StateType};
 use crate::desk::catalog_cache::Catalog;
-use crate::desk::dynamic_fields::{write_values, written_values, ObjectType};
+use crate::desk::dynamic_fields::{insert_values, write_values, written_values, ObjectType};
 use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::jobs::{announce_jobs, enqueue, JobTask, NewJob};
@@ -178,7 +178,7 @@ impl Desk {
             .map_err(|e| self.catalog_missed(e))?;
         let id: i64 = row.try_get(0)?;
         let number: String = row.try_get(1)?;
-        write_values(conn, id, &ticket_values).await?;
+        insert_values(conn, id, &ticket_values).await?;
         let search = SearchRow::Create { title: input.title.trim() };
         let article = insert_article(conn, self.db().backend(), id, article, &actor.label(), search).await?;
         record(conn, id, HistoryEvent::Created, None, None, Some(&number), &actor.label()).await?;
