@@ -138,7 +138,8 @@ response_dto! {
         started_at: DateTime<Utc>,
         /// Duration, µs.
         duration_us: i64,
-        /// Fuel used.
+        /// Fuel used; null when the plugin has no fuel limit (fuel is
+        /// counted only for plugins with one).
         fuel_used: Option<i64>,
         /// Peak memory, bytes.
         peak_memory: i64,
@@ -224,8 +225,9 @@ pub(crate) struct ApplyResultDto {
     applied: bool,
     /// Duration, µs.
     duration_us: u64,
-    /// Fuel used.
-    fuel_used: u64,
+    /// Fuel used; null when the plugin has no fuel limit (fuel is counted
+    /// only for plugins with one).
+    fuel_used: Option<u64>,
     /// The plugin's log.
     logs: String,
 }

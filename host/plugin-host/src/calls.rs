@@ -174,7 +174,7 @@ impl PluginHost {
             }
         };
         let execution = Execution {
-            engine: self.inner.engine.engine.clone(),
+            engine: self.inner.engine.engine(identity.counts_fuel).clone(),
             loaded: loaded.clone(),
             desk: self.inner.desk.clone(),
             host_runtime: self.inner.host_runtime.clone(),

@@ -1,5 +1,6 @@
-//! The shared wasmtime `Engine`: configuration, the epoch ticker, the strict
-//! per-world linkers and the on-disk cache of precompiled components.
+//! The shared wasmtime engines (one counting fuel, one not): configuration,
+//! the epoch ticker, the strict per-world linkers and the on-disk cache of
+//! precompiled components.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -37,13 +38,25 @@ pub(crate) const POOL_TABLE_ELEMENTS: u64 = 200_000;
 /// Core instances the pool gives one component.
 pub(crate) const POOL_INSTANCES_PER_COMPONENT: u64 = 50;
 
-/// The engine, its linkers and the artifact cache.
-pub(crate) struct PluginEngine {
-    pub(crate) engine: Engine,
+/// One wasmtime engine with its linkers.
+struct Flavor {
+    engine: Engine,
     linkers: Vec<(World, Linker<StoreState>)>,
-    cache_dir: PathBuf,
     /// Names this engine's compiled-code compatibility in artifact file names.
     engine_key: String,
+}
+
+/// The engines, their linkers and the artifact cache.
+///
+/// Two engines: code compiled to count fuel runs about half again as long as
+/// the same code without (measured by the plugins bench), so only plugins
+/// with a fuel limit — and local `plugin run`s, which report the fuel a call
+/// used — run on the fuel-counting one. Both have epoch interruption, which
+/// bounds every call's wall time.
+pub(crate) struct PluginEngine {
+    /// Indexed by "counts fuel".
+    flavors: [Flavor; 2],
+    cache_dir: PathBuf,
     stop_ticker: Arc<AtomicBool>,
 }
 
@@ -53,11 +66,11 @@ impl Drop for PluginEngine {
     }
 }
 
-fn engine_config(pooling: bool) -> Config {
+fn engine_config(pooling: bool, fuel: bool) -> Config {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
-    config.consume_fuel(true);
+    config.consume_fuel(fuel);
     config.max_wasm_stack(512 * 1024);
     config.cranelift_opt_level(wasmtime::OptLevel::Speed);
     if pooling {
@@ -81,72 +94,92 @@ fn engine_config(pooling: bool) -> Config {
     config
 }
 
-impl PluginEngine {
-    /// Builds the engine (pooling allocator, falling back to on-demand
-    /// allocation where the pool cannot be reserved) and starts the ticker.
-    pub(crate) fn new(cache_dir: PathBuf) -> Result<PluginEngine, PluginError> {
-        let engine = match Engine::new(&engine_config(true)) {
+impl Flavor {
+    fn new(fuel: bool) -> Result<Flavor, PluginError> {
+        let engine = match Engine::new(&engine_config(true, fuel)) {
             Ok(engine) => engine,
             Err(err) => {
                 tracing::warn!(error = %err, "pooling allocator unavailable; using on-demand allocation");
-                Engine::new(&engine_config(false)).map_err(|e| PluginError::Engine(e.to_string()))?
+                Engine::new(&engine_config(false, fuel)).map_err(|e| PluginError::Engine(e.to_string()))?
             }
         };
         let mut linkers = Vec::new();
         for world in World::ALL {
             linkers.push((world, strict_linker(&engine, world)?));
         }
+        let mut hasher = DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let engine_key = format!("{:016x}", hasher.finish());
+        Ok(Flavor { engine, linkers, engine_key })
+    }
+}
+
+impl PluginEngine {
+    /// Builds both engines (pooling allocator, falling back to on-demand
+    /// allocation where the pool cannot be reserved) and starts their ticker.
+    pub(crate) fn new(cache_dir: PathBuf) -> Result<PluginEngine, PluginError> {
+        let flavors = [Flavor::new(false)?, Flavor::new(true)?];
         let stop_ticker = Arc::new(AtomicBool::new(false));
-        let ticker_engine = engine.weak();
+        let ticked: Vec<_> = flavors.iter().map(|f| f.engine.weak()).collect();
         let stop = stop_ticker.clone();
         std::thread::Builder::new()
             .name("plugin-epoch".into())
             .spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(EPOCH_TICK);
-                    match ticker_engine.upgrade() {
-                        Some(engine) => engine.increment_epoch(),
-                        None => return,
+                    for weak in &ticked {
+                        match weak.upgrade() {
+                            Some(engine) => engine.increment_epoch(),
+                            None => return,
+                        }
                     }
                 }
             })
             .map_err(|e| PluginError::Engine(format!("cannot start the epoch ticker: {e}")))?;
-        let mut hasher = DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let engine_key = format!("{:016x}", hasher.finish());
-        Ok(PluginEngine { engine, linkers, cache_dir, engine_key, stop_ticker })
+        Ok(PluginEngine { flavors, cache_dir, stop_ticker })
     }
 
-    /// The linker of `world`: WASI p2 (granting nothing by itself), our
-    /// interfaces for that world and, for service invokers only, wasi:http.
-    pub(crate) fn linker(&self, world: World) -> &Linker<StoreState> {
-        let (_, linker) = self.linkers.iter().find(|(w, _)| *w == world).expect("a linker exists for every world");
+    fn flavor(&self, fuel: bool) -> &Flavor {
+        &self.flavors[usize::from(fuel)]
+    }
+
+    /// The engine whose code counts fuel (`fuel`) or does not.
+    pub(crate) fn engine(&self, fuel: bool) -> &Engine {
+        &self.flavor(fuel).engine
+    }
+
+    /// The linker of `world` on that engine: WASI p2 (granting nothing by
+    /// itself), our interfaces for that world and, for service invokers only,
+    /// wasi:http.
+    pub(crate) fn linker(&self, world: World, fuel: bool) -> &Linker<StoreState> {
+        let (_, linker) = self.flavor(fuel).linkers.iter().find(|(w, _)| *w == world).expect("a linker exists for every world");
         linker
     }
 
-    fn artifact_path(&self, sha256: &str) -> PathBuf {
-        self.cache_dir.join(format!("{sha256}-{}.cwasm", self.engine_key))
+    fn artifact_path(&self, sha256: &str, fuel: bool) -> PathBuf {
+        self.cache_dir.join(format!("{sha256}-{}.cwasm", self.flavor(fuel).engine_key))
     }
 
     /// Compiles `bytes` (or loads the cached artifact for `sha256`), writing
     /// the artifact on a miss. Compilation of big components takes seconds:
     /// it runs on a blocking thread and only at install or first load.
-    pub(crate) async fn load(&self, sha256: &str, bytes: &[u8]) -> Result<Component, PluginError> {
-        let path = self.artifact_path(sha256);
-        let expected_digest = self.cache_dir.join(format!("{sha256}-{}.sha256", self.engine_key));
-        if let Some(component) = load_cached(&self.engine, &path, &expected_digest) {
+    pub(crate) async fn load(&self, sha256: &str, bytes: &[u8], fuel: bool) -> Result<Component, PluginError> {
+        let path = self.artifact_path(sha256, fuel);
+        let expected_digest = self.cache_dir.join(format!("{sha256}-{}.sha256", self.flavor(fuel).engine_key));
+        let engine = self.engine(fuel).clone();
+        if let Some(component) = load_cached(&engine, &path, &expected_digest) {
             return Ok(component);
         }
-        let engine = self.engine.clone();
         let owned = bytes.to_vec();
-        let compiled = tokio::task::spawn_blocking(move || engine.precompile_component(&owned))
+        let compiling = engine.clone();
+        let compiled = tokio::task::spawn_blocking(move || compiling.precompile_component(&owned))
             .await
             .map_err(|e| PluginError::Engine(e.to_string()))?
             .map_err(|e| PluginError::Invalid(format!("not a valid WebAssembly component: {e:#}")))?;
         if let Err(err) = write_artifact(&self.cache_dir, &path, &expected_digest, &compiled) {
             tracing::warn!(error = %err, path = %path.display(), "could not cache a compiled plugin; it will be compiled again next start");
         }
-        deserialize_trusted(&self.engine, Artifact::Bytes(&compiled))
+        deserialize_trusted(&engine, Artifact::Bytes(&compiled))
             .ok_or_else(|| PluginError::Engine("a freshly compiled component did not load".into()))
     }
 }

@@ -230,6 +230,7 @@ mod tests {
             config: BTreeMap::new(),
             http_replay: None,
             http_live: false,
+            counts_fuel: false,
         })
     }
 
@@ -240,13 +241,13 @@ mod tests {
         let engine = PluginEngine::new(dir.path().join("cache")).expect("engine");
         let manifest = Manifest::parse(MANIFEST).expect("manifest");
 
-        let mut denied = new_store(&engine.engine, &identity(false, 1024), &manifest, Some(desk.clone()), None, None).expect("store");
+        let mut denied = new_store(engine.engine(false), &identity(false, 1024), &manifest, Some(desk.clone()), None, None).expect("store");
         let err = denied.data_mut().get("k".into()).await.expect("no trap").expect_err("not granted");
         assert_eq!(err.code, "denied");
         let err = denied.data_mut().set("k".into(), b"v".to_vec()).await.expect("no trap").expect_err("not granted");
         assert_eq!(err.code, "denied");
 
-        let mut store = new_store(&engine.engine, &identity(true, 64), &manifest, Some(desk.clone()), None, None).expect("store");
+        let mut store = new_store(engine.engine(false), &identity(true, 64), &manifest, Some(desk.clone()), None, None).expect("store");
         let kv = store.data_mut();
         kv.set("count".into(), b"1".to_vec()).await.expect("no trap").expect("set");
         assert_eq!(kv.get("count".into()).await.expect("no trap").expect("get"), Some(b"1".to_vec()));

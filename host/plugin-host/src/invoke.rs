@@ -32,8 +32,9 @@ pub struct Report {
     pub world: World,
     /// Wall time in microseconds.
     pub duration_us: u64,
-    /// Fuel consumed.
-    pub fuel_used: u64,
+    /// Fuel consumed; `None` when the plugin ran without counting it (it has
+    /// no fuel limit: counting costs about a third of a short call).
+    pub fuel_used: Option<u64>,
     /// Peak linear memory in bytes.
     pub peak_memory: u64,
     /// The plugin's log (and captured stdout/stderr).
@@ -48,7 +49,7 @@ impl Report {
             version: identity.version.clone(),
             world,
             duration_us: 0,
-            fuel_used: 0,
+            fuel_used: None,
             peak_memory: 0,
             logs: logs.to_string(),
         }
@@ -64,7 +65,7 @@ impl Report {
             function: self.world.function().to_string(),
             started_at: chrono::Utc::now() - chrono::Duration::microseconds(self.duration_us as i64),
             duration_us: self.duration_us as i64,
-            fuel_used: Some(self.fuel_used as i64),
+            fuel_used: self.fuel_used.map(|f| f as i64),
             peak_memory: self.peak_memory as i64,
             outcome: outcome_of(outcome),
             error_kind: outcome.as_ref().err().map(|f| f.kind),
@@ -139,7 +140,9 @@ pub(crate) fn new_store(
             Ok(UpdateDeadline::Yield(SLICE_TICKS))
         }
     });
-    store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(|e| Failure::new(FailureKind::Host, e.to_string()))?;
+    if identity.counts_fuel {
+        store.set_fuel(limits.fuel.unwrap_or(u64::MAX)).map_err(|e| Failure::new(FailureKind::Host, e.to_string()))?;
+    }
     Ok(store)
 }
 
@@ -177,8 +180,8 @@ pub(crate) fn classify(err: &wasmtime::Error, hit: Option<LimitHit>, timeout_ms:
 }
 
 /// Collects the report from a finished store.
-pub(crate) fn finish(store: Store<StoreState>, started: Instant, world: World, initial_fuel: u64) -> (Report, StoreState) {
-    let fuel_left = store.get_fuel().unwrap_or(0);
+pub(crate) fn finish(store: Store<StoreState>, started: Instant, world: World, initial_fuel: Option<u64>) -> (Report, StoreState) {
+    let fuel_left = store.get_fuel().ok();
     let state = store.into_data();
     let logs = state.log.finish();
     let report = Report {
@@ -186,7 +189,7 @@ pub(crate) fn finish(store: Store<StoreState>, started: Instant, world: World, i
         version: state.plugin.version.clone(),
         world,
         duration_us: started.elapsed().as_micros() as u64,
-        fuel_used: initial_fuel.saturating_sub(fuel_left),
+        fuel_used: initial_fuel.zip(fuel_left).map(|(initial, left)| initial.saturating_sub(left)),
         peak_memory: state.limiter.peak_memory as u64,
         logs,
     };
@@ -227,7 +230,7 @@ pub(crate) async fn execute(execution: Execution) -> Executed {
             return Executed { result: Err(failure), report: Report::empty(identity, world, ""), scope: None, audit: Vec::new() };
         }
     };
-    let initial_fuel = store.get_fuel().unwrap_or(0);
+    let initial_fuel = store.get_fuel().ok();
     let started = Instant::now();
     let timeout = std::time::Duration::from_millis(identity.limits.timeout_ms);
     let run = async {

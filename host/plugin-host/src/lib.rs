@@ -280,27 +280,33 @@ impl PluginHost {
         Ok(self.system()?.desk())
     }
 
-    /// Compiles and checks a component against the world its manifest names.
+    /// Compiles and checks a component against the world its manifest names,
+    /// for the engine that counts fuel when the plugin has a fuel limit or
+    /// `report_fuel` asks for the count.
     async fn prepare(
         &self,
         manifest: &Manifest,
         sha256: &str,
         bytes: &[u8],
         config: BTreeMap<String, String>,
+        report_fuel: bool,
     ) -> Result<Loaded, PluginError> {
         let directories = grants::check_all(&manifest.capabilities.directories, &self.inner.settings.protected)?;
-        let component = self.inner.engine.load(sha256, bytes).await?;
-        let prepared = self.instance_pre(manifest.world, &component)?;
+        let limits = manifest.limits(&self.inner.settings.ceilings);
+        let counts_fuel = report_fuel || limits.fuel.is_some();
+        let component = self.inner.engine.load(sha256, bytes, counts_fuel).await?;
+        let prepared = self.instance_pre(manifest.world, &component, counts_fuel)?;
         Ok(Loaded {
             identity: Arc::new(PluginIdentity {
                 name: manifest.name.clone(),
                 version: manifest.version.clone(),
-                limits: manifest.limits(&self.inner.settings.ceilings),
+                limits,
                 directories,
                 kv: manifest.capabilities.kv,
                 config,
                 http_replay: None,
                 http_live: true,
+                counts_fuel,
             }),
             manifest: manifest.clone(),
             sha256: sha256.to_string(),
@@ -314,7 +320,7 @@ impl PluginHost {
         })
     }
 
-    fn instance_pre(&self, world: World, component: &Component) -> Result<Prepared, PluginError> {
+    fn instance_pre(&self, world: World, component: &Component, counts_fuel: bool) -> Result<Prepared, PluginError> {
         let mismatch = |e: wasmtime::Error| {
             PluginError::Invalid(format!(
                 "the component does not implement the {} world of switchboard:plugin@0.1: {e:#}. Build it against wit/ with world \"{}\"",
@@ -322,7 +328,7 @@ impl PluginHost {
                 world.as_str()
             ))
         };
-        let pre = self.inner.engine.linker(world).instantiate_pre(component).map_err(mismatch)?;
+        let pre = self.inner.engine.linker(world, counts_fuel).instantiate_pre(component).map_err(mismatch)?;
         Ok(match world {
             World::PostmasterFilter => Prepared::Filter(filter::PostmasterFilterPre::new(pre).map_err(mismatch)?),
             World::ScriptTask => Prepared::Script(script::ScriptTaskPre::new(pre).map_err(mismatch)?),
@@ -348,7 +354,7 @@ impl PluginHost {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let signed_by = self.check_signature(&bytes, manifest_text, signature).await?;
         let defaults = config_defaults(&manifest);
-        self.prepare(&manifest, &sha256, &bytes, defaults).await?;
+        self.prepare(&manifest, &sha256, &bytes, defaults, false).await?;
         let summary = desk
             .plugin_install(
                 actor,
@@ -448,7 +454,7 @@ impl PluginHost {
         for value in system.plugin_config_values(name).await? {
             config.insert(value.key, value.value);
         }
-        let mut loaded = self.prepare(&manifest, &summary.sha256, &bytes, config).await?;
+        let mut loaded = self.prepare(&manifest, &summary.sha256, &bytes, config, false).await?;
         loaded.stamp = summary.changed_at;
         loaded.enabled = summary.enabled;
         loaded.suspended = summary.suspended_reason.clone();

@@ -186,7 +186,7 @@ impl PluginHost {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let mut settings = crate::config_defaults(&manifest);
         settings.extend(config);
-        let mut loaded = self.prepare(&manifest, &sha256, bytes, settings.clone()).await?;
+        let mut loaded = self.prepare(&manifest, &sha256, bytes, settings.clone(), true).await?;
         let (call, scope, replay) = match (manifest.world, input) {
             (World::PostmasterFilter, LocalInput::Mail(raw)) => {
                 let mail = mail_from_bytes(&raw, "local", false, manifest.limits(self.ceilings()).max_input_bytes as usize)
@@ -250,6 +250,7 @@ impl PluginHost {
             config: settings,
             http_replay: Some(Arc::new(replay.unwrap_or_default())),
             http_live: allow_http,
+            counts_fuel: loaded.identity.counts_fuel,
         };
         loaded.identity = Arc::new(identity);
         self.finish_local(loaded, call, scope).await

@@ -33,6 +33,9 @@ pub(crate) struct PluginIdentity {
     pub(crate) http_replay: Option<Arc<Vec<crate::egress::RecordedResponse>>>,
     /// Real outbound requests allowed (false only in local runs without --allow-http).
     pub(crate) http_live: bool,
+    /// Runs on the engine that counts fuel: the plugin has a fuel limit, or
+    /// this is a local run that reports the fuel used.
+    pub(crate) counts_fuel: bool,
 }
 
 /// The limit a guest ran into, for the invocation record.

@@ -483,7 +483,8 @@ pub(crate) async fn run(command: &PluginCommand, desk: Option<Desk>, host: &Plug
                 Err(f) => println!("FAILED ({}): {}", f.kind, f.message),
             }
             println!("log:\n{}", if report.logs.is_empty() { "(empty)\n".to_string() } else { report.logs.clone() }.trim_end());
-            println!("duration: {} µs, fuel: {}, peak memory: {} KiB", report.duration_us, report.fuel_used, report.peak_memory / 1024);
+            let fuel = report.fuel_used.map_or_else(|| "not counted".to_string(), |f| f.to_string());
+            println!("duration: {} µs, fuel: {fuel}, peak memory: {} KiB", report.duration_us, report.peak_memory / 1024);
             if result.is_err() {
                 return Err(CliError::Usage("the plugin call failed".into()));
             }
