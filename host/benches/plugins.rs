@@ -61,6 +61,9 @@ fn to_sdk(m: &Mail) -> switchboard_sdk::types::Mail {
     }
 }
 
+/// Back-to-back rounds of floor and host calls the host/floor ratio is the median of.
+const ROUNDS: usize = 7;
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -167,7 +170,7 @@ fn main() {
                 println!("({lang} filter not built: {} missing; run plugins/build-{}.sh)", release.join(file).display(), if lang == "Python" { "py" } else { "js" });
             }
         }
-        let mut floor_p50 = None;
+        let mut bare_floor = None;
         if let Some((_, _, wasm, _)) = components.iter().find(|c| c.0 == "Rust") {
             for (metered, label) in [(false, "bare wasmtime floor, Rust filter"), (true, "  the floor + fuel and epochs")] {
                 let floor = floor::Floor::new(wasm, &mail, metered);
@@ -180,7 +183,9 @@ fn main() {
                     rate1,
                     rate2
                 );
-                floor_p50 = floor_p50.or(Some(p50));
+                if !metered {
+                    bare_floor = Some(floor);
+                }
             }
         }
         for (lang, name, wasm, manifest) in &components {
@@ -202,8 +207,23 @@ fn main() {
                 install_to_first.as_secs_f64() * 1e3,
                 wasm.len() / 1024
             );
-            if let (true, Some(floor)) = (*lang == "Rust", floor_p50) {
-                println!("{:<34} {:.2}× the bare floor's p50 (aim ≤ 1.5×)", "  through the host", p50.as_secs_f64() / floor.as_secs_f64());
+            if let (true, Some(floor)) = (*lang == "Rust", &bare_floor) {
+                // Machines of this kind drift by 2x within minutes: the ratio
+                // comes from rounds that measure floor and host back to back.
+                let mut ratios = Vec::new();
+                for _ in 0..ROUNDS {
+                    let (floor_p50, _, _) = floor.latency(calls / ROUNDS);
+                    let (host_p50, _, _) = latency(&host, name, &mail, calls / ROUNDS).await;
+                    ratios.push(host_p50.as_secs_f64() / floor_p50.as_secs_f64());
+                }
+                ratios.sort_by(f64::total_cmp);
+                println!(
+                    "{:<34} {:.2}× the bare floor's p50, median of {ROUNDS} back-to-back rounds (range {:.2}–{:.2}×; aim ≤ 1.5×)",
+                    "  through the host",
+                    ratios[ROUNDS / 2],
+                    ratios[0],
+                    ratios[ROUNDS - 1]
+                );
             }
         }
         host.flush().await;

@@ -181,7 +181,9 @@ pub(crate) fn classify(err: &wasmtime::Error, hit: Option<LimitHit>, timeout_ms:
 
 /// Collects the report from a finished store.
 pub(crate) fn finish(store: Store<StoreState>, started: Instant, world: World, initial_fuel: Option<u64>) -> (Report, StoreState) {
-    let fuel_left = store.get_fuel().ok();
+    // Asked only of a store that counts fuel: on the other engine the answer
+    // is an error, and an error captures a backtrace when RUST_BACKTRACE is set.
+    let fuel_left = if initial_fuel.is_some() { store.get_fuel().ok() } else { None };
     let state = store.into_data();
     let logs = state.log.finish();
     let report = Report {
@@ -230,7 +232,7 @@ pub(crate) async fn execute(execution: Execution) -> Executed {
             return Executed { result: Err(failure), report: Report::empty(identity, world, ""), scope: None, audit: Vec::new() };
         }
     };
-    let initial_fuel = store.get_fuel().ok();
+    let initial_fuel = if identity.counts_fuel { store.get_fuel().ok() } else { None };
     let started = Instant::now();
     let timeout = std::time::Duration::from_millis(identity.limits.timeout_ms);
     let run = async {

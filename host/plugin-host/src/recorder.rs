@@ -4,10 +4,11 @@
 
 use std::time::Duration;
 
-/// The longest a record waits for others to share its transaction.
+/// How long the writer gathers records after the first of a batch: 50 ms (a
+/// flush waits at most that long).
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
 
-/// The most records one transaction writes.
+/// The most records one transaction writes (a bigger batch takes several).
 const BATCH_RECORDS: usize = 500;
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
@@ -122,30 +123,33 @@ impl Recorder {
                     Some(Message::Record(r, a)) => {
                         records.push(*r);
                         audit.extend(a);
+                        // Gather a batch: one transaction for the records of
+                        // BATCH_WINDOW of calls. The writer sleeps meanwhile
+                        // rather than wake for each record (a thread wake-up
+                        // per plugin call), then takes what queued up.
+                        tokio::time::sleep(BATCH_WINDOW).await;
                     }
                     Some(Message::Flush(done)) => flushed.push(done),
                 }
-                // Gather a batch: one transaction for up to BATCH_RECORDS
-                // records or BATCH_WINDOW of calls, whichever comes first (a
-                // flush writes at once), instead of one per handful of calls.
-                let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
-                while records.len() < BATCH_RECORDS && flushed.is_empty() {
-                    match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(Message::Record(r, a))) => {
+                loop {
+                    match rx.try_recv() {
+                        Ok(Message::Record(r, a)) => {
                             records.push(*r);
                             audit.extend(a);
                         }
-                        Ok(Some(Message::Flush(done))) => flushed.push(done),
-                        Ok(None) => {
+                        Ok(Message::Flush(done)) => flushed.push(done),
+                        Err(mpsc::error::TryRecvError::Empty) => break,
+                        Err(mpsc::error::TryRecvError::Disconnected) => {
                             open = false;
                             break;
                         }
-                        Err(_) => break,
                     }
                 }
                 if !records.is_empty() || !audit.is_empty() {
-                    if let Err(err) = desk.plugin_invocations_store(&records, keep).await {
-                        tracing::warn!(error = %err, count = records.len(), "could not store plugin invocation records");
+                    for batch in records.chunks(BATCH_RECORDS) {
+                        if let Err(err) = desk.plugin_invocations_store(batch, keep).await {
+                            tracing::warn!(error = %err, count = batch.len(), "could not store plugin invocation records");
+                        }
                     }
                     if let Err(err) = desk.plugin_http_audit_store(&audit).await {
                         tracing::warn!(error = %err, count = audit.len(), "could not store plugin HTTP audit records");
