@@ -204,6 +204,48 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
 }
 
 #[tokio::test]
+async fn a_word_in_thousands_of_tickets_pages_like_a_rare_one() {
+    each_backend(|db| async move {
+        // 3,000 tickets say "printer" (past the 2,048 matches PostgreSQL
+        // filters by id list), every 1,000th also says "zugzwang". Written by
+        // SQL: thousands of creates would only slow the test.
+        let (tickets, search) = match db.name {
+            "postgres" => (
+                "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, created_at, changed_at) SELECT 'bulk' || g, 'Printer ' || g, 1, 1, 3, 1, 0, 0 FROM generate_series(1, 3000) AS g",
+                "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) SELECT id, to_tsvector('simple', title), to_tsvector('simple', CASE WHEN id % 1000 = 0 THEN 'zugzwang' ELSE 'toner' END), ''::tsvector FROM tickets",
+            ),
+            _ => (
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 3000) INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, created_at, changed_at) SELECT 'bulk' || n, 'Printer ' || n, 1, 1, 3, 1, 0, 0 FROM g",
+                "INSERT INTO ticket_search (rowid, title, body, public_body) SELECT id, title, CASE WHEN id % 1000 = 0 THEN 'zugzwang' ELSE 'toner' END, '' FROM tickets",
+            ),
+        };
+        for statement in [tickets, search] {
+            sqlx::query(statement).execute(db.system.db().pool()).await.expect("bulk rows");
+        }
+        let search = |text: &str, cursor: Option<String>| {
+            let query = TicketQuery { text: Some(text.into()), limit: Some(100), cursor, ..Default::default() };
+            db.desk.ticket_search(&Actor::System, query)
+        };
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        for _ in 0..3 {
+            let page = search("printer", cursor).await.expect("common word");
+            assert_eq!(page.items.len(), 100, "{}: a full page", db.name);
+            seen.extend(page.items.iter().map(|t| t.id));
+            cursor = page.next_cursor;
+        }
+        assert!(seen.windows(2).all(|w| w[0] > w[1]), "{}: newest first, no repeats", db.name);
+        assert_eq!(seen[0], 3000, "{}: the newest match first", db.name);
+        let rare = search("zugzwang", None).await.expect("rare word");
+        let ids: Vec<i64> = rare.items.iter().map(|t| t.id).collect();
+        assert_eq!(ids, vec![3000, 2000, 1000], "{}: every rare match, newest first", db.name);
+        assert!(search("nowhere", None).await.expect("no match").items.is_empty());
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn failing_jobs_back_off_then_fail_visibly() {
     each_backend(|db| async move {
         let desk = &db.desk;
