@@ -206,9 +206,9 @@ async fn cursor_paging_returns_every_ticket_once_in_order() {
 #[tokio::test]
 async fn a_word_in_thousands_of_tickets_pages_like_a_rare_one() {
     each_backend(|db| async move {
-        // 3,000 tickets say "printer" (past the 2,048 matches PostgreSQL
-        // filters by id list), every 1,000th also says "zugzwang". Written by
-        // SQL: thousands of creates would only slow the test.
+        // 3,000 tickets say "printer", every 1,000th also says "zugzwang":
+        // a word in thousands of tickets pages in order like a rare one.
+        // Written by SQL: thousands of creates would only slow the test.
         let (tickets, search) = match db.name {
             "postgres" => (
                 "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, created_at, changed_at) SELECT 'bulk' || g, 'Printer ' || g, 1, 1, 3, 1, 0, 0 FROM generate_series(1, 3000) AS g",
