@@ -310,6 +310,9 @@ impl Desk {
         let rows = sql.query().fetch_all(&mut *conn).await?;
         let mut articles: Vec<Article> = rows.iter().map(article_from_row).collect::<Result<_, _>>()?;
         fill_articles(&mut conn, &mut articles).await?;
+        // Back to the pool first: the view may load the catalogue snapshot,
+        // which takes a connection of its own.
+        drop(conn);
         self.article_views(actor, articles).await
     }
 
@@ -329,6 +332,7 @@ impl Desk {
         }
         let mut articles = vec![article];
         fill_articles(&mut conn, &mut articles).await?;
+        drop(conn);
         self.article_view(actor, articles.remove(0)).await
     }
 
