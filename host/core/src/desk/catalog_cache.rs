@@ -40,7 +40,7 @@ pub const CATALOG_CHANNEL: &str = "switchboard_catalog";
 /// How long a snapshot is trusted without any notification: 5 s.
 const MAX_AGE: Duration = Duration::from_secs(5);
 
-/// One queue, state, priority or type as a write needs it.
+/// One queue, state, priority, type or agent (named by login) as a write needs it.
 #[derive(Debug, Clone)]
 pub(crate) struct Resolved {
     pub(crate) id: i64,
@@ -50,7 +50,7 @@ pub(crate) struct Resolved {
     valid: bool,
 }
 
-/// The entries of one catalogue table, by name and by id.
+/// The entries of one table, by name and by id.
 #[derive(Debug, Default)]
 struct Entries {
     items: Vec<Resolved>,
@@ -72,13 +72,22 @@ impl Entries {
         };
         index.map(|&i| &self.items[i])
     }
-}
 
-/// An agent as a write needs it: the id to store and whether it may be chosen.
-#[derive(Debug, Clone, Copy)]
-struct AgentRef {
-    id: i64,
-    valid: bool,
+    /// A valid entry by id or name; records a problem under `field`, naming
+    /// the entry a `noun`, when it is unknown or invalid.
+    fn resolve(&self, noun: &str, wanted: &Ref, field: &str, problems: &mut Problems) -> Option<Resolved> {
+        match self.find(wanted) {
+            None => {
+                problems.add(field, format!("unknown {noun} '{wanted}'"));
+                None
+            }
+            Some(entry) if !entry.valid => {
+                problems.add(field, format!("{noun} '{wanted}' is not valid"));
+                None
+            }
+            Some(entry) => Some(entry.clone()),
+        }
+    }
 }
 
 /// One consistent snapshot of the catalogue.
@@ -86,7 +95,8 @@ struct AgentRef {
 pub(crate) struct Catalog {
     /// Indexed by [`kind_index`].
     entries: [Entries; 4],
-    agents: HashMap<String, AgentRef>,
+    /// By login.
+    agents: Entries,
     fields: Vec<DynamicField>,
 }
 
@@ -122,7 +132,8 @@ impl Catalog {
             }
         }
         for row in sqlx::query("SELECT id, login, valid FROM agents").fetch_all(&mut *conn).await? {
-            catalog.agents.insert(row.try_get("login")?, AgentRef { id: row.try_get("id")?, valid: get_bool(&row, "valid")? });
+            let (id, name, valid) = (row.try_get("id")?, row.try_get("login")?, get_bool(&row, "valid")?);
+            catalog.agents.push(Resolved { id, name, state_type: None, valid });
         }
         catalog.fields = load_fields(conn).await?;
         Ok(catalog)
@@ -131,17 +142,7 @@ impl Catalog {
     /// A valid entry of `kind` by id or name; records a problem under `field`
     /// when it is unknown or invalid.
     pub(crate) fn resolve(&self, kind: CatalogKind, wanted: &Ref, field: &str, problems: &mut Problems) -> Option<Resolved> {
-        match self.entries[kind_index(kind)].find(wanted) {
-            None => {
-                problems.add(field, format!("unknown {} '{wanted}'", kind.noun()));
-                None
-            }
-            Some(entry) if !entry.valid => {
-                problems.add(field, format!("{} '{wanted}' is not valid", kind.noun()));
-                None
-            }
-            Some(entry) => Some(entry.clone()),
-        }
+        self.entries[kind_index(kind)].resolve(kind.noun(), wanted, field, problems)
     }
 
     /// The id of the entry of `kind` named `name`, valid or not (what a search filter matches).
@@ -151,17 +152,7 @@ impl Catalog {
 
     /// The id of a valid agent by login; records a problem under `field` otherwise.
     pub(crate) fn agent(&self, login: &str, field: &str, problems: &mut Problems) -> Option<i64> {
-        match self.agents.get(login) {
-            None => {
-                problems.add(field, format!("unknown agent '{login}'"));
-                None
-            }
-            Some(agent) if !agent.valid => {
-                problems.add(field, format!("agent '{login}' is not valid"));
-                None
-            }
-            Some(agent) => Some(agent.id),
-        }
+        self.agents.resolve("agent", &Ref::Name(login.to_string()), field, problems).map(|agent| agent.id)
     }
 
     /// Every dynamic field definition, ordered by id.

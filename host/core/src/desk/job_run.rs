@@ -165,16 +165,7 @@ impl SystemDesk {
 
     /// [`SystemDesk::job_complete`] for several jobs in one commit.
     pub async fn job_complete_many(&self, ids: &[i64], worker: &str) -> Result<(), DeskError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let mut sql = Sql::new("UPDATE jobs SET status = 'done', locked_until = NULL, last_error = NULL, updated_at = ");
-        sql.bind(Arg::Int(now_micros())).push(" WHERE locked_by = ").bind(Arg::Text(worker.to_string()));
-        sql.push(" AND status = 'running' AND id IN ").bind_list(ids.iter().map(|id| Arg::Int(*id)));
-        let mut tx = self.db().begin_write().await?;
-        sql.query().execute(&mut *tx.tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.update_held(ids, worker, "status = 'done', locked_until = NULL, last_error = NULL").await
     }
 
     /// Hands jobs this worker claimed but never started back to the queue,
@@ -182,12 +173,21 @@ impl SystemDesk {
     /// runs them at once instead of after their lease). Does nothing for a job
     /// `worker` no longer holds.
     pub async fn job_release(&self, ids: &[i64], worker: &str) -> Result<(), DeskError> {
+        self.update_held(
+            ids,
+            worker,
+            "status = 'queued', locked_by = NULL, locked_until = NULL, attempts = attempts - 1, started_at = NULL",
+        )
+        .await
+    }
+
+    /// Sets `assignments` (and the change time) on those of `ids` that
+    /// `worker` still runs, in one commit.
+    async fn update_held(&self, ids: &[i64], worker: &str, assignments: &str) -> Result<(), DeskError> {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut sql = Sql::new(
-            "UPDATE jobs SET status = 'queued', locked_by = NULL, locked_until = NULL, attempts = attempts - 1, started_at = NULL, updated_at = ",
-        );
+        let mut sql = Sql::new(&format!("UPDATE jobs SET {assignments}, updated_at = "));
         sql.bind(Arg::Int(now_micros())).push(" WHERE locked_by = ").bind(Arg::Text(worker.to_string()));
         sql.push(" AND status = 'running' AND id IN ").bind_list(ids.iter().map(|id| Arg::Int(*id)));
         let mut tx = self.db().begin_write().await?;
