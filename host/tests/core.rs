@@ -246,6 +246,38 @@ async fn a_word_in_thousands_of_tickets_pages_like_a_rare_one() {
 }
 
 #[tokio::test]
+async fn a_first_article_is_searchable_by_whoever_may_read_it() {
+    each_backend(|db| async move {
+        let customer = Actor::Customer { login: "jane@example.com".into() };
+        let mine = NewTicket {
+            title: "Quote please".into(),
+            article: NewArticle { body: "about the kumquat order".into(), ..Default::default() },
+            ..Default::default()
+        };
+        let public = db.desk.ticket_create(&customer, mine).await.expect("the customer's own ticket").ticket.id;
+        let internal = NewTicket {
+            customer_user: Some("jane@example.com".into()),
+            article: NewArticle { body: "the marmalade margin is thin".into(), visible_for_customer: Some(false), ..Default::default() },
+            ..ticket("Internal first")
+        };
+        let hidden = db.desk.ticket_create(&Actor::System, internal).await.expect("staff ticket for her").ticket.id;
+        let found = |actor: Actor, text: &'static str| {
+            let desk = db.desk.clone();
+            async move {
+                let query = TicketQuery { text: Some(text.into()), ..Default::default() };
+                desk.ticket_search(&actor, query).await.expect("search").items.iter().map(|t| t.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(found(customer.clone(), "kumquat").await, vec![public], "{}: her words, in her view", db.name);
+        assert_eq!(found(Actor::System, "kumquat").await, vec![public], "{}: and in staff's", db.name);
+        assert_eq!(found(Actor::System, "marmalade").await, vec![hidden], "{}: an internal note, for staff", db.name);
+        assert!(found(customer, "marmalade").await.is_empty(), "{}: but not for her", db.name);
+        db
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn failing_jobs_back_off_then_fail_visibly() {
     each_backend(|db| async move {
         let desk = &db.desk;

@@ -292,11 +292,12 @@ pub(crate) async fn insert_search_doc(
     let sql = match (backend, public) {
         (Backend::Sqlite, false) => "INSERT INTO ticket_search (rowid, title, body, public_body) VALUES ($1, $2, ' ' || $3, '')",
         (Backend::Sqlite, true) => "INSERT INTO ticket_search (rowid, title, body, public_body) VALUES ($1, $2, ' ' || $3, ' ' || $3)",
+        // The article's vector is made once, for the body and (when public) the customer's part.
         (Backend::Postgres, false) => {
-            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) VALUES ($1, to_tsvector('simple', $2), switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4), ''::tsvector)"
+            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) SELECT $1, to_tsvector('simple', $2), v, ''::tsvector FROM (SELECT switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4) AS v) AS article"
         }
         (Backend::Postgres, true) => {
-            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) VALUES ($1, to_tsvector('simple', $2), switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4), switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4))"
+            "INSERT INTO ticket_search (ticket_id, title_tsv, body_tsv, public_tsv) SELECT $1, to_tsvector('simple', $2), v, v FROM (SELECT switchboard_tsv_append(''::tsvector, to_tsvector('simple', $3), $4) AS v) AS article"
         }
     };
     let query = sqlx::query(sql).bind(ticket_id).bind(title).bind(prefix(text, INDEXED_ARTICLE_BYTES));

@@ -5,47 +5,48 @@
 //! Either way no two tickets ever get the same number, and the unique index on
 //! `tickets.number` backs that up.
 
+use std::sync::LazyLock;
+
 use chrono::Utc;
 use sqlx::{Any, AnyConnection};
 
 use crate::db::Backend;
 
-/// How an INSERT into `tickets` gets its number (its first column, `$1`).
-pub(crate) struct NumberedInsert {
-    /// What `$1` binds to.
-    pub(crate) arg: String,
-    /// Replaces `VALUES (…)` of the insert: on PostgreSQL a SELECT that draws
-    /// the counter from the sequence in the same statement (one round trip
-    /// fewer per create), on SQLite the plain VALUES.
-    pub(crate) source: String,
+/// The columns a new ticket is inserted with, the number first.
+const TICKET_COLUMNS: &str = "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, owner_id, responsible_id, customer_user, customer_company, pending_until, created_at, changed_at)";
+
+/// The insert of a new ticket on each backend, returning its id and number:
+/// `$1` is what [`number_arg`] returns, `$2`… the other columns in order
+/// (`$12` both times). On PostgreSQL the statement draws the counter from the
+/// sequence itself (one round trip fewer per create) and pads it to six
+/// digits like [`format_number`].
+pub(crate) fn insert_ticket_sql(backend: Backend) -> &'static str {
+    static SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+        let values = "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12";
+        [
+            format!("{TICKET_COLUMNS} VALUES ($1, {values}) RETURNING id, number"),
+            format!(
+                "{TICKET_COLUMNS} SELECT $1 || lpad(seq.n::text, greatest(6, length(seq.n::text)), '0'), {values} FROM (SELECT nextval('ticket_number_seq') AS n) AS seq RETURNING id, number"
+            ),
+        ]
+    });
+    &SQL[usize::from(backend == Backend::Postgres)]
 }
 
-/// The number of a ticket being created, inside its transaction: on SQLite
-/// the counter row is drawn here and `$1` is the whole number; on PostgreSQL
-/// `$1` is its date and system id and the insert itself draws the counter
-/// (padded to six digits like [`format_number`]). `values` are the insert's
-/// values from `$2` on.
-pub(crate) async fn numbered_insert(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    system_id: u32,
-    values: &str,
-) -> Result<NumberedInsert, sqlx::Error> {
+/// `$1` of [`insert_ticket_sql`], inside the creating transaction: on SQLite
+/// the whole number (the counter row is drawn here, under the one writer), on
+/// PostgreSQL its date and system id.
+pub(crate) async fn number_arg(conn: &mut AnyConnection, backend: Backend, system_id: u32) -> Result<String, sqlx::Error> {
     let date = Utc::now().format("%Y%m%d").to_string();
     Ok(match backend {
-        Backend::Postgres => NumberedInsert {
-            arg: format_prefix(&date, system_id),
-            source: format!(
-                "SELECT $1 || lpad(seq.n::text, greatest(6, length(seq.n::text)), '0'), {values} FROM (SELECT nextval('ticket_number_seq') AS n) AS seq"
-            ),
-        },
+        Backend::Postgres => format_prefix(&date, system_id),
         Backend::Sqlite => {
             let counter = sqlx::query_scalar::<Any, i64>(
                 "INSERT INTO ticket_counters (day, counter) VALUES ('all', 1) ON CONFLICT (day) DO UPDATE SET counter = ticket_counters.counter + 1 RETURNING counter",
             )
             .fetch_one(conn)
             .await?;
-            NumberedInsert { arg: format_number(&date, system_id, counter), source: format!("VALUES ($1, {values})") }
+            format_number(&date, system_id, counter)
         }
     })
 }

@@ -12,7 +12,7 @@ use crate::desk::error::Problems;
 use crate::desk::history::{record, HistoryEvent};
 use crate::desk::jobs::{announce_jobs, enqueue, JobTask, NewJob};
 use crate::desk::search::set_search_title;
-use crate::desk::ticket_number::numbered_insert;
+use crate::desk::ticket_number::{insert_ticket_sql, number_arg};
 use crate::desk::tickets::load_ticket;
 use crate::desk::time::{from_micros, now_micros, to_micros};
 use crate::desk::{Actor, CreatedTicket, Desk, DeskError, NewTicket, QueuePermission, Ref, Ticket, TicketUpdate, TicketView};
@@ -153,15 +153,10 @@ impl Desk {
 
         let mut tx = self.db().begin_write().await?;
         let conn = &mut *tx.tx;
-        let values = "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12";
-        let numbered = numbered_insert(conn, self.db().backend(), self.settings().system_id, values).await?;
+        let number_part = number_arg(conn, self.db().backend(), self.settings().system_id).await?;
         let now = now_micros();
-        let sql = format!(
-            "INSERT INTO tickets (number, title, queue_id, state_id, priority_id, type_id, owner_id, responsible_id, customer_user, customer_company, pending_until, created_at, changed_at) {} RETURNING id, number",
-            numbered.source
-        );
-        let row = sqlx::query(&sql)
-            .bind(numbered.arg)
+        let row = sqlx::query(insert_ticket_sql(self.db().backend()))
+            .bind(number_part)
             .bind(input.title.trim())
             .bind(queue.id)
             .bind(state.id)
